@@ -1,0 +1,108 @@
+"""The ``teamform`` console script: one sub-command per job, each a Hydra app.
+
+``teamform <command> [hydra overrides]``. Every command composes ``conf/config.yaml`` with the
+overrides, runs its ``run(cfg)`` function, and prints the directory it wrote as its last line.
+User errors (:class:`bench.errors.TeamformError`) end with one ``error: ...`` line on stderr and
+exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.errors import TeamformError
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+# The one mapping of command names to the modules that implement them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "grid": ("bench.commands.grid", "the full ablation grid (multirun), then REPORT.md"),
+    "synth": ("bench.commands.synth", "synthetic training data with the configured LLM backend"),
+    "train": ("bench.commands.train", "train one adapter set (LoRA, Lightning)"),
+    "eval": ("bench.commands.eval", "evaluate baselines / trained systems with every aggregator"),
+    "report": ("bench.commands.report", "render REPORT.md of a finished run or grid directory"),
+    "data": ("bench.commands.data", "validate | stats | export a dataset"),
+}
+
+log = logging.getLogger("teamform")
+
+
+def config_groups() -> dict[str, list[str]]:
+    """``group -> [option, ...]`` read from the ``conf/`` directory (for ``--help``)."""
+    groups: dict[str, list[str]] = {}
+    for sub in sorted(p for p in CONF_DIR.iterdir() if p.is_dir()):
+        options = sorted(f.stem for f in sub.glob("*.yaml"))
+        if options:
+            groups[sub.name] = options
+    return groups
+
+
+def usage() -> str:
+    lines = ["usage: teamform <command> [key=value ...] [group=option ...]", "", "commands:"]
+    lines += [f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "config groups (pick one with group=option):"]
+    lines += [f"  {g:<11} {', '.join(opts)}" for g, opts in config_groups().items()]
+    lines += [
+        "",
+        "defaults: data=demo model=minilm llm=simulated logger=wandb (offline)",
+        "`teamform <command> --help` shows the composed config; `--cfg job` prints it.",
+    ]
+    return "\n".join(lines)
+
+
+def fail(error: TeamformError) -> None:
+    """Print a user error on one line and exit with its code (no traceback)."""
+    message = " ".join(str(error).split("\n"))
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(error.exit_code)
+
+
+def hydra_command(name: str, task: Callable, argv: list[str], config_name: str = "config") -> None:
+    """Run ``task(cfg)`` as a Hydra app named ``name`` with ``argv`` as its overrides.
+
+    ``argv`` may hold ``--multirun``, ``--cfg job`` and the other Hydra flags.
+    """
+    import hydra
+
+    @functools.wraps(task)
+    def guarded(cfg):  # noqa: ANN001 - Hydra passes a DictConfig
+        try:
+            return task(cfg)
+        except TeamformError as error:
+            fail(error)
+
+    entry = hydra.main(config_path=str(CONF_DIR), config_name=config_name, version_base="1.3")(guarded)
+    saved = sys.argv
+    sys.argv = [f"teamform {name}", *argv, f"hydra.job.name={name}"]
+    try:
+        entry()
+    finally:
+        sys.argv = saved
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("HYDRA_FULL_ERROR", "0")
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        print(usage())
+        return
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"error: unknown command {name!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
+        sys.exit(2)
+    module = importlib.import_module(COMMANDS[name][0])
+    try:
+        module.main(rest)
+    except TeamformError as error:
+        fail(error)
+
+
+if __name__ == "__main__":
+    main()

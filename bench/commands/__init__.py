@@ -1,0 +1,1 @@
+"""One module per `teamform` sub-command: a `run(cfg)` function and a thin `main(argv)`."""

@@ -1,0 +1,64 @@
+"""Crash-safe file writes and content keys.
+
+Every artifact is written to a temporary file in its directory, flushed to disk and renamed into
+place, so a crash (even ``kill -9``) leaves either the old file or the new one, never half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` atomically; ``mode`` (e.g. ``0o600``) sets the permissions."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str, mode: int | None = None) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), mode)
+
+
+def write_json(path: str | Path, obj: Any, mode: int | None = None) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n", mode)
+
+
+def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]], mode: int | None = None) -> Path:
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    return atomic_write_text(path, text, mode)
+
+
+def content_key(*parts: Any, length: int = 16) -> str:
+    """A stable hex key of JSON-serialisable parts (configs, hashes, versions).
+
+    Example:
+        >>> content_key({"a": 1}, "x") == content_key({"a": 1}, "x")
+        True
+    """
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 of a text (hex), the key of embedding caches."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

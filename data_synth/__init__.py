@@ -1,0 +1,1 @@
+"""Synthetic training data: LLM client, prompts, generation stages, Eureka, simulated annotator."""

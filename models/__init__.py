@@ -1,0 +1,1 @@
+"""Encoders, pooling, LoRA adapters, the Lightning module and losses, lexical baselines."""

@@ -1,0 +1,1 @@
+"""Tables, plots and markdown rendering of run and grid directories."""
