@@ -137,7 +137,8 @@ class Dataset:
                 key=lambda r: r[0],
             ),
             "tasks": sorted([t.id, t.project, t.task] for t in self.tasks),
-            "qrels": {t: dict(sorted(d.items())) for t, d in sorted(self.qrels.items())},
+            # A task with an empty label dict is the same as an unlabelled one.
+            "qrels": {t: dict(sorted(d.items())) for t, d in sorted(self.qrels.items()) if d},
             "train_tasks": sorted([t.id, t.project, t.task] for t in self.train_tasks),
             "context": self.context.strip(),
         }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -11,9 +10,12 @@ from omegaconf import DictConfig
 from bench.cli import hydra_command
 from bench.data import load_dataset
 from bench.errors import ConfigError
+from bench.io import write_json
 from bench.runstore import run_dir
 
 ACTIONS = ("validate", "stats", "export")
+# Leakage findings printed by `validate`; all of them go to leakage.json in the run directory.
+LEAKAGE_LINES = 20
 
 
 def print_stats(stats: dict) -> None:
@@ -49,10 +51,11 @@ def run(cfg: DictConfig, action: str) -> tuple[dict, dict]:
         print(f"note: {note}")
     print_stats(stats)
     if action == "validate":
-        for line in leakage.lines():
+        for line in leakage.lines(limit=LEAKAGE_LINES):
             print(f"leakage: {line}")
         print("valid" if not leakage.total else f"valid, with {leakage.total} leakage finding(s)")
-    (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    write_json(out / "stats.json", stats)
+    write_json(out / "leakage.json", leakage.to_json())  # ids only, never text
     print(out)
     return stats, {"dataset": dataset, "dir": out}
 

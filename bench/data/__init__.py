@@ -5,7 +5,7 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from bench.dataset import Dataset
-from bench.errors import TeamformError
+from bench.errors import ConfigError, TeamformError
 
 
 def load_dataset(data_cfg: DictConfig) -> Dataset:
@@ -15,9 +15,13 @@ def load_dataset(data_cfg: DictConfig) -> Dataset:
     """
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate
+    from omegaconf.errors import MissingMandatoryValue
 
     try:
         return instantiate(data_cfg, _convert_="all")
+    except MissingMandatoryValue as error:  # e.g. data=custom without data.root
+        key = error.full_key or "a value"
+        raise ConfigError(f"{key} is not set; pass {key}=... on the command line") from None
     except InstantiationException as error:
         cause = error.__cause__
         if isinstance(cause, TeamformError):
