@@ -431,8 +431,8 @@ def reference() -> dict:
 
 
 @needs_onet
-def test_onet_counts_and_speed(onet, reference) -> None:
-    ds, seconds = onet
+def test_onet_counts(onet, reference) -> None:
+    ds, _ = onet
     kept = reference["kept"]
     assert 200 <= len(kept) <= 600 and len(ds.employees) == len(kept) and set(ds.employee_ids) == kept
     assert f"{len(kept)} of {reference['n_zones']} occupations kept (job zone >= 4" in ds.notes[0]
@@ -446,7 +446,6 @@ def test_onet_counts_and_speed(onet, reference) -> None:
     assert coverage["role"] == coverage["tools"] == coverage["experience"] == len(kept)
     assert coverage["abilities"] > 0.9 * len(kept) and coverage["behavior"] > 0.9 * len(kept)
     assert ATTRIBUTION in ds.context
-    assert seconds < 10, f"loading O*NET took {seconds:.1f} s"
 
 
 @needs_onet
