@@ -1,0 +1,316 @@
+"""A text encoder over any Hugging Face model: queries and employee documents to unit vectors.
+
+Built from plain values by a ``conf/model/*.yaml`` preset (``_target_: models.encoder.Encoder``).
+Inference tokenises all texts once without padding, sorts them by token length (longest first),
+pads each batch only to its own longest text and runs under :func:`torch.inference_mode`;
+:meth:`Encoder.embed` is the same forward with gradients, for LoRA training.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from bench.errors import ConfigError
+from bench.io import content_key
+from models import bundled
+from models.loading import (
+    ModelSource,
+    attach_adapter,
+    load_dense,
+    load_model,
+    load_tokenizer,
+    path_digest,
+    resolve_device,
+    resolve_dtype,
+    source_identity,
+)
+from models.pooling import get_pooling
+
+Kind = Literal["query", "document"]
+KINDS: tuple[str, ...] = ("query", "document")
+
+# Paper eq. 2 (000_70a8ab29082343de.txt, section 4.3): q_instr = "Instruct: {tmpl}\nQuery: " + q.
+INSTRUCTION_FORMAT = "Instruct: {instruction}\nQuery: "
+PAPER_INSTRUCTION = (
+    "In an enterprise context, given a project and an associated task, retrieve relevant employees that fill that role."
+)
+# Bump when the encoding procedure changes in a way that changes vectors (invalidates caches).
+FINGERPRINT_VERSION = 1
+_PROGRESS_MIN_BATCHES = 4
+
+
+class Encoder:
+    """Embeds queries and documents with a transformer, a pooling and optional normalisation.
+
+    Args:
+        name_or_path: hub id, local model directory, ``.gguf`` file, or ``bundled:minilm`` /
+            ``bundled:smollm2`` (models shipped in Python packages, see :mod:`models.bundled`).
+        pooling: ``mean | cls | last | ata`` (:data:`models.pooling.POOLINGS`).
+        normalize: L2-normalise the vectors (inner product = cosine).
+        query_instruction: the task text of paper eq. 2; when set, a query ``q`` becomes
+            ``"Instruct: {query_instruction}\\nQuery: " + q``. ``None`` for models without one.
+        query_prefix: a plain prefix for queries (``"query: "`` for e5); not with an instruction.
+        document_prefix: a plain prefix for documents (``"passage: "`` for e5).
+        max_query_length: tokens kept of a query (longer ones are truncated).
+        max_doc_length: tokens kept of a document.
+        batch_size: texts per forward pass.
+        dtype: ``auto`` (bf16, else fp16, on GPU; fp32 on CPU) or ``float32 | bfloat16 | float16``.
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:1``...
+        trust_remote_code: run the model repository's own Python code. Off unless a preset
+            whose model card requires it turns it on.
+        gguf_file: GGUF file inside ``name_or_path`` to load a (quantised) decoder from; needs
+            the ``gguf`` package. A ``name_or_path`` ending in ``.gguf`` sets it too.
+        padding_side: ``left | right`` to override the tokenizer's (decoders: ``left``).
+        adapter: a PEFT adapter directory (``teamform train`` output) loaded on the model.
+        merge_adapter: merge the adapter into the weights (faster inference).
+        dense: folder of a sentence-transformers ``Dense`` head applied after pooling
+            (``2_Dense`` for sentence-t5, ``2_Dense_1024`` for stella).
+        revision: hub revision (branch, tag or commit).
+        model_kwargs: extra model-config values (e.g. stella's ``unpad_inputs: false``).
+        name: the short name used in system names (``minilm``, ``stella``...).
+        progress: show a progress bar; ``None`` shows it on a terminal for 4+ batches.
+
+    Example:
+        >>> enc = Encoder("bundled:minilm", max_doc_length=256)  # doctest: +SKIP
+        >>> enc.encode_documents(["role: welder"]).shape  # doctest: +SKIP
+        (1, 384)
+    """
+
+    def __init__(
+        self,
+        name_or_path: str,
+        pooling: str = "mean",
+        normalize: bool = True,
+        query_instruction: str | None = None,
+        query_prefix: str = "",
+        document_prefix: str = "",
+        max_query_length: int = 512,
+        max_doc_length: int = 512,
+        batch_size: int = 32,
+        dtype: str = "auto",
+        device: str = "auto",
+        trust_remote_code: bool = False,
+        gguf_file: str | None = None,
+        padding_side: str | None = None,
+        adapter: str | None = None,
+        merge_adapter: bool = True,
+        dense: str | None = None,
+        revision: str | None = None,
+        model_kwargs: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        if query_instruction and query_prefix:
+            raise ConfigError("model: set query_instruction or query_prefix, not both")
+        for key, value in (("max_query_length", max_query_length), ("max_doc_length", max_doc_length), ("batch_size", batch_size)):
+            if int(value) < 1:
+                raise ConfigError(f"model.{key} must be a positive integer, not {value!r}")
+        self.pool_fn = get_pooling(pooling)
+        self.name_or_path = name_or_path
+        self.source = ModelSource.parse(bundled.resolve(name_or_path), gguf_file, revision)
+        self.pooling, self.normalize = pooling, bool(normalize)
+        self.query_instruction, self.query_prefix, self.document_prefix = query_instruction, query_prefix, document_prefix
+        self.max_length = {"query": int(max_query_length), "document": int(max_doc_length)}
+        self.batch_size = int(batch_size)
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype, self.device)
+        self.trust_remote_code = bool(trust_remote_code)
+        self.padding_side, self.adapter, self.merge_adapter = padding_side, adapter, merge_adapter
+        self.dense_folder, self.model_kwargs = dense, dict(model_kwargs or {})
+        self.name = name or _default_name(name_or_path, self.source)
+        self.progress = progress
+        self._model: torch.nn.Module | None = None
+        self._dense: torch.nn.Module | None = None
+
+    # ---- lazy loading ------------------------------------------------------------------------
+    @cached_property
+    def tokenizer(self):  # noqa: ANN201 - a transformers tokenizer
+        """The tokenizer (loaded on first use; cheap next to the model)."""
+        return load_tokenizer(self.source, self.trust_remote_code, self.padding_side)
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The transformer body, loaded on first use (cache hits never load it)."""
+        if self._model is None:
+            model = load_model(
+                self.source,
+                trust_remote_code=self.trust_remote_code,
+                dtype=self.dtype,
+                eager_attention=self.pooling == "ata",
+                model_kwargs=self.model_kwargs,
+            )
+            if self.adapter:
+                model = attach_adapter(model, self.adapter, self.merge_adapter)
+            self._model = model.to(self.device).eval()
+            if self.dense_folder:
+                self._dense = load_dense(self.source, self.dense_folder).to(self.device).eval()
+        return self._model
+
+    @model.setter
+    def model(self, model: torch.nn.Module) -> None:
+        """Replace the body (e.g. by a PEFT-wrapped one during training)."""
+        self._model = model
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._model is not None
+
+    # ---- text formatting and tokenising -----------------------------------------------------
+    def format(self, texts: Sequence[str], kind: Kind) -> list[str]:
+        """Prefix texts as the model expects (paper eq. 2 for queries); whitespace is stripped."""
+        if kind == "query":
+            head = INSTRUCTION_FORMAT.format(instruction=self.query_instruction) if self.query_instruction else self.query_prefix
+        elif kind == "document":
+            head = self.document_prefix
+        else:
+            raise ConfigError(f"text kind must be one of {KINDS}, not {kind!r}")
+        return [head + str(t).strip() for t in texts]
+
+    def _token_ids(self, texts: list[str], kind: Kind) -> list[list[int]]:
+        """Token ids of formatted texts, truncated to the kind's max length, not padded."""
+        return self.tokenizer(
+            texts, truncation=True, max_length=self.max_length[kind], padding=False,
+            return_attention_mask=False, return_token_type_ids=False,
+        )["input_ids"]
+
+    def collate(self, ids: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
+        """Pad token id lists to the longest of them (on the tokenizer's padding side)."""
+        width = max(len(seq) for seq in ids)
+        input_ids = np.full((len(ids), width), self.tokenizer.pad_token_id, dtype=np.int64)  # (batch, seq)
+        mask = np.zeros((len(ids), width), dtype=np.int64)  # (batch, seq)
+        left = self.tokenizer.padding_side == "left"
+        for row, seq in enumerate(ids):
+            span = slice(width - len(seq), width) if left else slice(0, len(seq))
+            input_ids[row, span], mask[row, span] = seq, 1
+        batch = {"input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(mask)}
+        if "token_type_ids" in self.tokenizer.model_input_names:
+            batch["token_type_ids"] = torch.zeros_like(batch["input_ids"])
+        return batch
+
+    def tokenize(self, texts: Sequence[str], kind: Kind = "document") -> dict[str, torch.Tensor]:
+        """Format, tokenise and pad texts into one batch (for :meth:`embed` in training)."""
+        return self.collate(self._token_ids(self.format(texts, kind), kind))
+
+    def token_lengths(self, texts: Sequence[str], kind: Kind = "document") -> np.ndarray:
+        """Untruncated token counts of the formatted texts, ``(n,)`` int."""
+        ids = self.tokenizer(self.format(texts, kind), truncation=False, padding=False, verbose=False,
+                             return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        return np.array([len(x) for x in ids], dtype=np.int64)
+
+    def count_truncated(self, texts: Sequence[str], kind: Kind = "document") -> int:
+        """How many texts are longer than the kind's max length (and lose their tail)."""
+        return int((self.token_lengths(texts, kind) > self.max_length[kind]).sum()) if len(texts) else 0
+
+    # ---- forward ---------------------------------------------------------------------------
+    def embed(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Forward one padded batch to sentence vectors, with gradients when enabled.
+
+        ``pool(last hidden states)`` (ATA: with the last layer's attention, ``002_...`` eq.
+        3-5), then the optional Dense head, then L2 normalisation when :attr:`normalize`.
+
+        Args:
+            batch: ``input_ids`` and ``attention_mask`` ``(batch, seq)`` (from :meth:`tokenize`).
+
+        Returns:
+            ``(batch, dim)`` float32 vectors on :attr:`device`.
+        """
+        model = self.model
+        inputs = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        if self.pooling == "ata":
+            out = model(**inputs, output_attentions=True)
+            attentions = out.attentions[-1].float()  # (batch, heads, seq, seq)
+        else:
+            out = model(**inputs)
+            attentions = None
+        hidden = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
+        vectors = self.pool_fn(hidden.float(), inputs["attention_mask"], attentions)  # (batch, hidden)
+        if self._dense is not None:
+            vectors = self._dense(vectors)  # (batch, dim)
+        if self.normalize:
+            vectors = torch.nn.functional.normalize(vectors, p=2, dim=-1)
+        return vectors
+
+    def encode(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        """Embed texts in length-sorted batches; ``(n, dim)`` float32, in the input order."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        ids = self._token_ids(self.format(texts, kind), kind)
+        order = np.argsort([-len(x) for x in ids], kind="stable")  # longest first: OOM shows at once
+        model = self.model
+        was_training = model.training
+        model.eval()
+        chunks: list[torch.Tensor] = []
+        n_batches = -(-len(texts) // self.batch_size)
+        show = self.progress if self.progress is not None else (sys.stderr.isatty() and n_batches >= _PROGRESS_MIN_BATCHES)
+        try:
+            with torch.inference_mode(), tqdm(total=len(texts), unit="text", desc=f"{self.name} {kind}s", disable=not show) as bar:
+                for start in range(0, len(texts), self.batch_size):
+                    rows = order[start : start + self.batch_size]
+                    chunks.append(self.embed(self.collate([ids[i] for i in rows])))
+                    bar.update(len(rows))
+        finally:
+            model.train(was_training)
+        out = np.empty((len(texts), chunks[0].shape[1]), dtype=np.float32)
+        out[order] = torch.cat(chunks).cpu().numpy()  # (n, dim), back in input order
+        return out
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed task queries (instruction / prefix applied): ``(n, dim)`` float32."""
+        return self.encode(texts, "query")
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed employee documents (prefix applied): ``(n, dim)`` float32."""
+        return self.encode(texts, "document")
+
+    @cached_property
+    def dim(self) -> int:
+        """Output dimension (runs one tiny forward pass)."""
+        with torch.inference_mode():
+            return int(self.embed(self.tokenize(["a"])).shape[1])
+
+    # ---- identity --------------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        """The plain values that decide the vectors (no file contents), for configs and logs."""
+        return {
+            "name_or_path": self.name_or_path, "gguf_file": self.source.gguf_file, "revision": self.source.revision,
+            "adapter": self.adapter, "pooling": self.pooling, "normalize": self.normalize,
+            "query_instruction": self.query_instruction, "query_prefix": self.query_prefix,
+            "document_prefix": self.document_prefix, "max_query_length": self.max_length["query"],
+            "max_doc_length": self.max_length["document"], "dense": self.dense_folder,
+            "dtype": str(self.dtype).removeprefix("torch."), "model_kwargs": self.model_kwargs,
+        }
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Cache key of everything that decides the vectors: ``{name}-{16 hex}``.
+
+        Covers the model files (content digest of a local directory / GGUF file, or the hub
+        commit), the adapter's files, pooling, normalisation, max lengths, instruction and
+        prefixes, Dense head and dtype. Batch size and device are left out.
+        """
+        parts = {
+            "version": FINGERPRINT_VERSION,
+            "model": source_identity(self.source),
+            "adapter": path_digest(self.adapter) if self.adapter else None,
+            **{k: v for k, v in self.settings().items() if k not in ("name_or_path", "adapter")},
+        }
+        return f"{_safe(self.name)}-{content_key(parts)}"
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", name)
+
+
+def _default_name(name_or_path: str, source: ModelSource) -> str:
+    if name_or_path.startswith(bundled.SCHEME):
+        return name_or_path[len(bundled.SCHEME) :]
+    return source.path.rstrip("/").rsplit("/", 1)[-1].lower()
