@@ -58,7 +58,8 @@ class LLMRequest:
 
 @dataclass
 class LLMReply:
-    """A parsed reply and what it cost (tokens and dollars are 0 for cache hits' re-use)."""
+    """A parsed reply and what it cost; a cache hit (``cached=True``) repeats the tokens and
+    dollars of the original call, which the client does not count again."""
 
     parsed: pydantic.BaseModel
     raw: str
@@ -152,11 +153,20 @@ def parse_reply(raw: str, schema: type[pydantic.BaseModel]) -> pydantic.BaseMode
         ...     x: int
         >>> parse_reply('```json\\n{"x": 3}\\n```', A).x
         3
+        >>> parse_reply('{"x": 3, "note": "two\\nlines"}', A).x  # a raw newline inside a string
+        3
     """
     text = raw or ""
     fenced = _FENCE.match(text)
     if fenced:
         text = fenced.group(1)
+    try:
+        # strict=False: accept raw newlines / tabs inside strings, which small local models write
+        text = json.dumps(json.loads(text, strict=False))
+    except json.JSONDecodeError as exc:
+        raise ReplyParseError(
+            raw, f"the reply is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
     try:
         return schema.model_validate_json(text)
     except pydantic.ValidationError as exc:
@@ -175,13 +185,19 @@ def schema_instruction(schema: type[pydantic.BaseModel]) -> str:
 
 
 def _rejects_json_schema(exc: Exception) -> bool:
-    """True when a 400 from the server says it does not support ``json_schema`` response formats."""
+    """True when the server's error says it does not take ``json_schema`` response formats.
+
+    OpenAI-compatible servers answer 400 or 422; llama-cpp-python's server (0.3.x) answers 500
+    with its request-validation message (``loc: body.response_format.type``).
+    """
     import openai
 
-    if not isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError):
+    if not isinstance(exc, openai.APIStatusError):
         return False
     text = str(exc).lower()
-    return "response_format" in text or "json_schema" in text or "response format" in text
+    if exc.status_code in (400, 422):
+        return "response_format" in text or "json_schema" in text or "response format" in text
+    return exc.status_code >= 500 and "response_format" in text and "json_schema" in text
 
 
 class OpenAIBackend:
@@ -277,7 +293,11 @@ class OpenAIBackend:
         client = self._sdk()
         while True:
             messages, fmt = self._format(request)
-            kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": request.temperature}
+            kwargs: dict[str, Any] = {
+                "model": self.model,
+                "messages": messages,
+                "temperature": request.temperature,
+            }
             if fmt is not None:
                 kwargs["response_format"] = fmt
             if request.max_tokens is not None:
@@ -286,7 +306,7 @@ class OpenAIBackend:
                 kwargs["seed"] = request.seed
             try:
                 completion = await client.chat.completions.create(**kwargs)
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+            except openai.APIStatusError as exc:
                 if self.response_format == "json_schema" and _rejects_json_schema(exc):
                     self.response_format = "json_object"  # sticky: ask this server the other way
                     continue
@@ -309,7 +329,9 @@ class OpenAIBackend:
                 exc.error += "; the reply was cut off at max_tokens, so answer more briefly"
             exc.prompt_tokens, exc.completion_tokens = prompt_tokens, completion_tokens
             raise
-        return LLMReply(parsed=parsed, raw=raw, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+        return LLMReply(
+            parsed=parsed, raw=raw, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
