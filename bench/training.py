@@ -1,0 +1,200 @@
+"""Train one adapter set: a global adapter, or one specialised adapter per aspect (thesis 5.2).
+
+:func:`train_adapter_set` is what ``teamform train`` and the grid call. It computes the set's
+content key (:mod:`bench.adapters`), returns a finished set with that key without training,
+and otherwise trains each missing adapter with Lightning, resuming from the last checkpoint
+(``work/<adapter>/last.ckpt``, written every ``train.checkpoint_every_n_steps`` optimizer steps)
+when a previous run was interrupted. Seeded: the same key gives the same weights on one machine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.adapters import GLOBAL, AdapterSet, adapter_dirname, adapter_key, artifact_hash
+from bench.dataset import Dataset
+from bench.dev_eval import make_dev_eval
+from bench.errors import TeamformError
+from bench.io import write_json
+from bench.runstore import code_version
+from bench.train_settings import TrainSettings
+from data_synth.artifact import SynthArtifact
+
+log = logging.getLogger(__name__)
+
+LoggerFactory = Callable[[str, Path], Any]
+
+
+def lightning_logger(tracker: Any, save_dir: Path, name: str, group: str | None = None) -> Any:
+    """The Lightning logger matching a ``logger=`` tracker: W&B, CSV, or none (``False``)."""
+    kind = getattr(tracker, "name", "none")
+    if kind == "wandb":
+        from lightning.pytorch.loggers import WandbLogger
+
+        return WandbLogger(project=tracker.project, entity=tracker.entity, mode=tracker.mode, save_dir=str(save_dir),
+                           name=name, group=group, job_type="train", log_model=False)
+    if kind == "csv":
+        from lightning.pytorch.loggers import CSVLogger
+
+        return CSVLogger(save_dir=str(save_dir), name=name, version="")
+    return False
+
+
+def adapter_names(dataset: Dataset, settings: TrainSettings) -> list[str]:
+    """``[global]``, or the aspects that get a specialised adapter (chosen minus dropped)."""
+    if settings.adapter_mode == GLOBAL:
+        return [GLOBAL]
+    chosen = list(settings.aspects) if settings.aspects is not None else list(dataset.aspects)
+    return [a for a in chosen if a not in set(settings.drop_aspects)]
+
+
+def train_adapter_set(
+    dataset: Dataset,
+    artifact: SynthArtifact,
+    make_encoder: Callable[[], Any],
+    settings: TrainSettings,
+    cache_dir: str | Path,
+    logger_factory: LoggerFactory | None = None,
+    callbacks: Sequence[Any] = (),
+) -> AdapterSet:
+    """Train (or reuse, or resume) the adapter set of ``settings`` on ``artifact``.
+
+    Args:
+        dataset: the dataset (employees; its hash is part of the key).
+        artifact: the synthetic data.
+        make_encoder: builds a fresh base :class:`models.encoder.Encoder` (one per adapter).
+        settings: the ``train=`` settings.
+        cache_dir: ``paths.cache_dir``; the set goes to ``{cache_dir}/adapters/{key}``.
+        logger_factory: ``(adapter name, save dir) -> Lightning logger | False``.
+        callbacks: extra Lightning callbacks (tests inject failures with them).
+
+    Returns:
+        The finished :class:`bench.adapters.AdapterSet`.
+    """
+    probe = make_encoder()
+    cuda = torch.cuda.is_available() and settings.accelerator in ("auto", "gpu", "cuda")
+    precision = settings.resolved_precision(cuda)
+    synth_hash = artifact_hash(artifact.path)
+    key = adapter_key(settings.key_parts(), dataset.hash, synth_hash, probe.fingerprint, {"precision": precision})
+    root = Path(cache_dir) / "adapters" / key
+    if (root / "metadata.json").exists():
+        found = AdapterSet.load(root)
+        found.reused = True
+        return found
+    started = time.time()
+    results = {}
+    for name in adapter_names(dataset, settings):
+        aspect = None if name == GLOBAL else name
+        results[name] = train_adapter(root, name, aspect, dataset, artifact, make_encoder, settings, precision,
+                                      logger_factory, callbacks)
+    meta = {
+        "key": key, "mode": settings.adapter_mode, "complete": True,
+        "adapters": {n: {"dir": adapter_dirname(n), **r} for n, r in results.items()},
+        "aspects": [a for a in dataset.aspects if a not in set(settings.drop_aspects)],
+        "drop_aspects": list(settings.drop_aspects), "config_hash": key,
+        "train": settings.key_parts(), "precision": precision,
+        "dataset": {"name": dataset.name, "hash": dataset.hash}, "synth": {"hash": synth_hash, "dir": str(artifact.path)},
+        "model": {"fingerprint": probe.fingerprint, **probe.settings()},
+        "code_version": code_version(), "seconds": round(time.time() - started, 1),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    if _is_global_zero():
+        write_json(root / "metadata.json", meta)
+        shutil.rmtree(root / "work", ignore_errors=True)
+    _barrier()
+    return AdapterSet.load(root)
+
+
+def train_adapter(
+    root: Path, name: str, aspect: str | None, dataset: Dataset, artifact: SynthArtifact, make_encoder: Callable[[], Any],
+    settings: TrainSettings, precision: str, logger_factory: LoggerFactory | None, callbacks: Sequence[Any],
+) -> dict[str, Any]:
+    """Train one adapter into ``root/<dirname>`` (resuming from ``root/work``); returns its result."""
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from models.datamodule import PairDataModule
+    from models.lit_module import DualEncoderModule
+    from models.lora import apply_lora, enable_gradient_checkpointing
+
+    out = root / adapter_dirname(name)
+    if (out / "result.json").exists():
+        return json.loads((out / "result.json").read_text())
+    if settings.num_threads:
+        torch.set_num_threads(int(settings.num_threads))
+    L.seed_everything(settings.seed, workers=True, verbose=False)
+    encoder = make_encoder()
+    encoder.model = apply_lora(encoder.model, settings.lora)
+    if settings.gradient_checkpointing:
+        enable_gradient_checkpointing(encoder.model)
+    data = PairDataModule(
+        artifact, dataset, encoder.tokenize, mix=settings.mix, aspect=aspect, drop_aspects=settings.drop_aspects,
+        label_negatives=settings.label_negatives, max_label_negatives=settings.max_label_negatives,
+        schedule=settings.negatives.effective_schedule, level=settings.negatives.level, batch_size=settings.batch_size,
+        accumulate=settings.accumulate_grad_batches, epochs=settings.epochs, max_steps=settings.max_steps,
+        dev_fraction=settings.dev_fraction, seed=settings.seed,
+    )
+    work = root / "work" / adapter_dirname(name)
+    checkpoint = ModelCheckpoint(dirpath=str(work), filename="step-{step}", every_n_train_steps=settings.checkpoint_every_n_steps,
+                                 save_last=True, save_top_k=0, save_on_train_epoch_end=False)
+    trainer = L.Trainer(
+        max_epochs=settings.epochs if settings.max_steps <= 0 else -1, max_steps=settings.max_steps,
+        accelerator=settings.accelerator, devices=settings.devices, strategy=settings.strategy, precision=precision,
+        accumulate_grad_batches=settings.accumulate_grad_batches, callbacks=[checkpoint, *callbacks],
+        logger=logger_factory(name, root / "logs") if logger_factory else False, use_distributed_sampler=False,
+        deterministic=True if settings.accelerator == "cpu" or not torch.cuda.is_available() else "warn",
+        log_every_n_steps=1, num_sanity_val_steps=0, enable_model_summary=False, limit_val_batches=0,
+        enable_progress_bar=sys.stderr.isatty(), default_root_dir=str(work),
+    )
+    dev_eval = make_dev_eval(dataset, artifact, data.pairs.dev_qrels, data.view, settings.dev_metrics)
+    module = DualEncoderModule(encoder, settings.optimizer, settings.scheduler, settings.temperature, dev_eval,
+                               total_steps=data.total_steps(trainer.world_size))
+    last = work / "last.ckpt"
+    started, resumed = time.time(), last.exists()
+    if resumed:
+        log.info("resuming adapter %s from %s", name, last)
+    trainer.fit(module, datamodule=data, ckpt_path=str(last) if resumed else None)
+    if trainer.interrupted:
+        raise TeamformError(f"training of adapter {name!r} was interrupted at step {trainer.global_step}; run the same command again to resume")
+    result = {"aspect": aspect, "steps": int(trainer.global_step), "epochs": int(trainer.current_epoch),
+              "pairs": dict(data.pairs.counts), "dev_metrics": module.dev_metrics,
+              "seconds_last_session": round(time.time() - started, 1), "resumed": resumed}
+    if trainer.is_global_zero:
+        tmp = root / f".{adapter_dirname(name)}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        encoder.model.save_pretrained(str(tmp))  # adapter_model.safetensors + adapter_config.json
+        write_json(tmp / "result.json", result)
+        os.replace(tmp, out)
+    _finish_logger(trainer)
+    trainer.strategy.barrier()
+    return result
+
+
+def _finish_logger(trainer: Any) -> None:
+    for logger in trainer.loggers:
+        experiment = getattr(logger, "_experiment", None)
+        if experiment is not None and hasattr(experiment, "finish"):
+            experiment.finish()
+
+
+def _is_global_zero() -> bool:
+    import torch.distributed as dist
+
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def _barrier() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
