@@ -55,6 +55,9 @@ def test_ties_are_broken_by_item_id_descending_like_trec_eval():
     # byte order: uppercase sorts before lowercase, a prefix before its extensions
     run = {"t": {"a": 0.5, "B": 0.5, "c": 0.5, "aa": 0.5}}  # trec order: c, aa, a, B
     assert evaluate(run, {"t": {"a": 1}}, ["mrr"])["t"]["mrr"] == pytest.approx(1 / 3)
+    # trec_eval keeps scores as C floats: scores equal in single precision are tied
+    run = {"t": {"a": 0.5 + 1e-9, "b": 0.5, "c": 0.5 + 1e-6}}  # float32: c > a == b
+    assert evaluate(run, {"t": {"a": 1}}, ["mrr"])["t"]["mrr"] == pytest.approx(1 / 3)
 
 
 def test_condensed_ranks_only_judged_items():
@@ -64,6 +67,14 @@ def test_condensed_ranks_only_judged_items():
     condensed = evaluate(run, qrels, ["ap", "mrr"], unjudged="condensed")["t"]
     assert full == pytest.approx({"ap": (1 / 4) / 2, "mrr": 1 / 4})
     assert condensed == pytest.approx({"ap": (1 / 2) / 2, "mrr": 1 / 2})
+
+
+def test_negative_grade_means_unjudged_like_trec_eval():
+    run = {"t": {"a": 0.9, "b": 0.5, "c": 0.1}}
+    qrels = {"t": {"a": -1, "b": 1, "c": 0}}
+    assert evaluate(run, qrels, ["ap"])["t"]["ap"] == pytest.approx(1 / 2)  # a non-relevant
+    assert evaluate(run, qrels, ["ap"], unjudged="condensed")["t"]["ap"] == 1.0  # a dropped
+    assert evaluate(run, qrels, ["auc"])["t"]["auc"] == 1.0  # b vs c only
 
 
 def test_tasks_without_relevant_items_score_zero_and_auc_nan():
@@ -161,7 +172,7 @@ def _reference(ranking, judgments, name):
         return dcg(rel) / ideal if ideal > 0 else 0.0
     if key == "auc":
         pos = [ranking.get(i, -math.inf) for i, g in judgments.items() if g > 0]
-        neg = [ranking.get(i, -math.inf) for i, g in judgments.items() if g <= 0]
+        neg = [ranking.get(i, -math.inf) for i, g in judgments.items() if g == 0]
         if not pos or not neg:
             return math.nan
         return sum((p > q) + 0.5 * (p == q) for p in pos for q in neg) / (len(pos) * len(neg))
@@ -178,8 +189,8 @@ def test_equals_slow_reference(data, unjudged):
             assert task not in per_task
             continue
         ranking = run[task]
-        if unjudged == "condensed":
-            ranking = {i: s for i, s in ranking.items() if i in judgments}
+        if unjudged == "condensed":  # a negative grade means "pooled but unjudged" (trec_eval)
+            ranking = {i: s for i, s in ranking.items() if judgments.get(i, -1) >= 0}
         for name in ALL:
             expected = _reference(ranking, judgments, name)
             assert per_task[task][name] == pytest.approx(expected, abs=1e-12, nan_ok=True), (task, name)
@@ -210,9 +221,9 @@ def test_auc_equals_sklearn(data):
     for task, judgments in qrels.items():
         if not judgments:
             continue
-        items = list(judgments)
+        items = [i for i, g in judgments.items() if g >= 0]  # negative grade = unjudged
         labels = [judgments[i] > 0 for i in items]
-        if all(labels) or not any(labels):
+        if not items or all(labels) or not any(labels):
             assert math.isnan(per_task[task]["auc"])
             continue
         floor = min(run[task].values(), default=0.0) - 1.0  # unretrieved: below every score
@@ -220,11 +231,13 @@ def test_auc_equals_sklearn(data):
         assert per_task[task]["auc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
 
 
-def test_vectorised_over_many_tasks_equals_pytrec_eval():
+@pytest.mark.parametrize("scale", [1.0, 1e-7])
+def test_vectorised_over_many_tasks_equals_pytrec_eval(scale):
     rng = np.random.default_rng(0)
     n_tasks, n_items = 60, 300
     ids = [f"e{i}" for i in range(n_items)]
-    scores = np.round(rng.normal(size=(n_tasks, n_items)), 2)  # rounding makes ties
+    # rounding makes ties; at scale 1e-7 many scores differ only beyond float32 precision
+    scores = 0.5 + scale * np.round(rng.normal(size=(n_tasks, n_items)), 4)
     scores[rng.random(scores.shape) < 0.2] = np.nan
     run = Run([f"t{t}" for t in range(n_tasks)], ids, scores)
     qrels = {f"t{t}": {ids[i]: int(rng.integers(0, 3)) for i in rng.choice(n_items, 40, replace=False)}

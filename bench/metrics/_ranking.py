@@ -22,6 +22,8 @@ class RankedTasks:
         judged_scores: ``(n_tasks, n_items)`` the system's score of each judged item
             (``-inf`` where the system did not retrieve it), ``NaN`` for unjudged items.
         judged_relevant: ``(n_tasks, n_items)`` bool, judged with grade > 0.
+
+    A grade ``< 0`` counts as unjudged everywhere, as in trec_eval.
     """
 
     grades: np.ndarray
@@ -34,6 +36,23 @@ class RankedTasks:
     def relevant(self) -> np.ndarray:
         """``(n_tasks, n_items)`` bool: the item at each rank is relevant (grade > 0)."""
         return self.grades > 0
+
+
+def trec_sort_key(scores: np.ndarray) -> np.ndarray:
+    """Ascending sort key of scores in trec_eval's order: higher first, not retrieved last.
+
+    trec_eval keeps scores in a C ``float`` (``TEXT_RESULTS.sim`` in ``trec_format.h``), so
+    two scores that round to the same single-precision value are tied. The key reproduces
+    that: the negated scores rounded to float32, ``+inf`` for ``NaN``/``-inf`` (not retrieved).
+
+    Args:
+        scores: ``(n_tasks, n_items)`` float scores.
+
+    Returns:
+        ``(n_tasks, n_items)`` float32 key.
+    """
+    retrieved = ~np.isnan(scores) & (scores != -np.inf)
+    return np.where(retrieved, -scores.astype(np.float32), np.float32(np.inf))
 
 
 def trec_tiebreak(item_ids: list[str] | np.ndarray) -> np.ndarray:
@@ -62,9 +81,12 @@ def rank_tasks(
     Args:
         scores: ``(n_tasks, n_items)`` system scores, higher = better; ``NaN`` or ``-inf`` =
             not retrieved.
-        grades: ``(n_tasks, n_items)`` graded judgments, ``NaN`` = unjudged.
+        grades: ``(n_tasks, n_items)`` graded judgments; ``NaN`` = unjudged, and so is a negative
+            grade (trec_eval's "in the pool but not judged": non-relevant in the default
+            mode, dropped in the condensed one, left out of AUC).
         tiebreak: ``(n_items,)`` ascending sort key applied among equal scores
-            (:func:`trec_tiebreak` reproduces trec_eval).
+            (:func:`trec_tiebreak` reproduces trec_eval). Scores are compared in single
+            precision, as trec_eval does (:func:`trec_sort_key`).
         unjudged: ``"nonrelevant"`` ranks every retrieved item, an unjudged one counting as
             non-relevant (the paper's protocol, trec_eval's default); ``"condensed"`` ranks the
             judged items only (trec_eval ``-J``, Sakai's condensed lists).
@@ -74,12 +96,12 @@ def rank_tasks(
     """
     if unjudged not in UNJUDGED_MODES:
         raise ValueError(f"unjudged must be one of {UNJUDGED_MODES}, got {unjudged!r}")
-    judged = ~np.isnan(grades)
+    judged = grades >= 0  # NaN (absent) and negative (trec_eval: pooled, unjudged) are unjudged
     retrieved = ~np.isnan(scores) & (scores != -np.inf)
     if unjudged == "condensed":
         retrieved &= judged
     clipped = np.where(judged, np.maximum(np.nan_to_num(grades, nan=0.0), 0.0), 0.0)
-    sort_key = np.where(retrieved, -scores, np.inf)  # not retrieved sorts last
+    sort_key = trec_sort_key(np.where(retrieved, scores, np.nan))  # not retrieved sorts last
     order = np.lexsort((np.broadcast_to(tiebreak, scores.shape), sort_key), axis=-1)
     ranked = np.take_along_axis(clipped * retrieved, order, axis=-1)  # (n_tasks, n_items)
     return RankedTasks(

@@ -16,7 +16,9 @@ def auc(ranked: RankedTasks) -> np.ndarray:
     retrieved item, tied with the other unretrieved ones). Ties count 1/2, which equals
     scikit-learn's ``roc_auc_score``:
     ``AUC = (sum of the positives' average ranks - P (P + 1) / 2) / (P N)``.
-    A task without both classes gets ``NaN`` and is left out of the mean.
+    A task without both classes gets ``NaN`` and is left out of the mean. Scores are compared
+    in double precision, as scikit-learn does (the ranking metrics use trec_eval's single
+    precision; the two differ only for scores within about 1e-7 relative of each other).
 
     Args:
         ranked: the tasks' judgments in rank order.

@@ -68,7 +68,8 @@ def evaluate(
 
     Args:
         run: a :class:`Run`, or ``task_id -> {item_id: score}`` like pytrec_eval.
-        qrels: ``task_id -> {item_id: grade}``; grade > 0 is relevant, absent = unjudged.
+        qrels: ``task_id -> {item_id: grade}``; grade > 0 is relevant, 0 non-relevant, absent
+            or negative = unjudged (trec_eval's convention for negative grades).
         metrics: names such as ``["ap", "ndcg@5", "hit@5", "mrr", "recall@10", "auc"]``.
         unjudged: ``"nonrelevant"`` (unjudged retrieved items count as non-relevant, the
             paper's protocol) or ``"condensed"`` (only judged items are ranked).

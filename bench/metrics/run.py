@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.metrics._ranking import trec_tiebreak
+from bench.metrics._ranking import trec_sort_key, trec_tiebreak
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Run:
         }
 
     def truncate(self, depth: int) -> Run:
-        """Keep each task's top ``depth`` items (trec_eval order: score, then id descending).
+        """Keep each task's top ``depth`` items in trec_eval's order (score, then id descending).
 
         Args:
             depth: how many items to keep per task (a TREC run file keeps e.g. the top 100).
@@ -88,7 +88,7 @@ class Run:
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
         retrieved = ~np.isnan(self.scores) & (self.scores != -np.inf)
-        sort_key = np.where(retrieved, -self.scores, np.inf)
+        sort_key = trec_sort_key(self.scores)
         tiebreak = np.broadcast_to(trec_tiebreak(self.item_ids), sort_key.shape)
         order = np.lexsort((tiebreak, sort_key), axis=-1)
         keep = np.zeros(self.scores.shape, dtype=bool)
