@@ -92,10 +92,10 @@ def evaluate(
     item_ids = list(run.item_ids)
     column = {item: i for i, item in enumerate(item_ids)}
     for judgments in qrels.values():
-        for item in judgments:
-            if str(item) not in column:
-                column[str(item)] = len(item_ids)
-                item_ids.append(str(item))
+        for item in map(str, judgments):
+            if item not in column:
+                column[item] = len(item_ids)
+                item_ids.append(item)
     scores = np.full((len(task_ids), len(item_ids)), np.nan)  # (n_qrels_tasks, n_items)
     run_row = {task: t for t, task in enumerate(run.task_ids)}
     rows = [run_row.get(task, -1) for task in task_ids]
@@ -103,7 +103,9 @@ def evaluate(
     scores[present, : len(run.item_ids)] = run.scores[[r for r in rows if r >= 0]]
     grades = np.full(scores.shape, np.nan)
     for t, judgments in enumerate(qrels.values()):
-        columns = np.fromiter((column[str(i)] for i in judgments), dtype=np.int64, count=len(judgments))
+        columns = np.fromiter(
+            (column[str(i)] for i in judgments), dtype=np.int64, count=len(judgments)
+        )
         grades[t, columns] = np.fromiter(judgments.values(), dtype=float, count=len(judgments))
     values = evaluate_arrays(scores, grades, metrics, item_ids, unjudged)
     return {

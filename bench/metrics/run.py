@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.metrics._ranking import trec_sort_key, trec_tiebreak
+from bench.metrics._ranking import trec_order, trec_tiebreak
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,13 @@ class Run:
         Returns:
             The Run, items in first-seen order.
         """
-        index: dict[str, int] = {}
+        seen: dict = {}
         for ranking in run.values():
-            for item in ranking:
-                index.setdefault(str(item), len(index))
-        scores = np.full((len(run), len(index)), np.nan)
+            seen.update(dict.fromkeys(ranking))
+        index = {item: i for i, item in enumerate(seen)}
+        scores = np.full((len(run), len(index)), np.nan)  # (n_tasks, n_items)
         for row, ranking in enumerate(run.values()):
-            columns = np.fromiter((index[str(i)] for i in ranking), dtype=np.int64, count=len(ranking))
+            columns = np.fromiter(map(index.__getitem__, ranking), dtype=np.int64, count=len(ranking))
             scores[row, columns] = np.fromiter(ranking.values(), dtype=float, count=len(ranking))
         return cls(list(run), list(index), scores)
 
@@ -88,9 +88,7 @@ class Run:
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
         retrieved = ~np.isnan(self.scores) & (self.scores != -np.inf)
-        sort_key = trec_sort_key(self.scores)
-        tiebreak = np.broadcast_to(trec_tiebreak(self.item_ids), sort_key.shape)
-        order = np.lexsort((tiebreak, sort_key), axis=-1)
+        order = trec_order(self.scores, trec_tiebreak(self.item_ids))
         keep = np.zeros(self.scores.shape, dtype=bool)
         np.put_along_axis(keep, order[:, :depth], True, axis=-1)
         return Run(self.task_ids, self.item_ids, np.where(keep & retrieved, self.scores, np.nan))
