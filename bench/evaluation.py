@@ -1,0 +1,164 @@
+"""Evaluate systems on a dataset: score every view, fuse, compute metrics, write run files.
+
+A *system* is ``{encoder}/{view}``; views are ``concat``, each aspect, each aggregator of
+:data:`aggregators.AGGREGATORS`, and ``weighted_{aggregator}`` variants whose aspect weights
+are fit on labelled tasks by 2-fold cross-fitting (weights fit on one half of the judged tasks
+score the other half, so no task is scored with weights fit on it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aggregators import AGGREGATORS, get_aggregator
+from aggregators.weights import fit_weights
+from bench.dataset import Dataset
+from bench.errors import ConfigError, unknown_choice
+from bench.metrics import evaluate_arrays
+from bench.retrieval import IndexSpec
+from bench.scorers import ScorerSpec
+from bench.systems import SystemScores, check_aspects, score_systems
+from bench.trec import system_filename, write_run
+
+log = logging.getLogger(__name__)
+
+VIEW_KINDS = ("concat", "aspects", "aggregators", "weighted")
+WEIGHTED = ("condorcet", "borda", "combsum")
+
+
+@dataclass
+class EvalSettings:
+    """What to evaluate (``conf/eval/default.yaml``)."""
+
+    metrics: Sequence[str]
+    aspects: Sequence[str] | None = None
+    aggregators: Sequence[str] | None = None
+    views: Sequence[str] = ("concat", "aspects", "aggregators")
+    weighted: Sequence[str] = WEIGHTED
+    unjudged: str = "nonrelevant"
+    top_k: int | None = None
+    index: str = "flat"
+    trec_depth: int = 100
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for view in self.views:
+            if view not in VIEW_KINDS:
+                raise unknown_choice("view (eval.views)", view, VIEW_KINDS)
+        for name in self.aggregators or ():
+            get_aggregator(name)
+        if self.unjudged not in ("nonrelevant", "condensed"):
+            raise unknown_choice("eval.unjudged", self.unjudged, ["nonrelevant", "condensed"])
+
+
+def grade_matrix(dataset: Dataset, task_ids: list[str], employee_ids: list[str]) -> np.ndarray:
+    """``(n_tasks, n_employees)`` graded judgments, NaN = unjudged."""
+    column = {e: j for j, e in enumerate(employee_ids)}
+    grades = np.full((len(task_ids), len(employee_ids)), np.nan)
+    for t, task in enumerate(task_ids):
+        for employee, grade in dataset.qrels.get(task, {}).items():
+            if employee in column:
+                grades[t, column[employee]] = grade
+    return grades
+
+
+def cross_fit(per_aspect: np.ndarray, grades: np.ndarray, aggregator: str, judged: np.ndarray, seed: int, metric: str = "ndcg@5") -> tuple[np.ndarray, list[list[float]]]:
+    """Fused scores of a weighted aggregator by 2-fold cross-fitting over the judged tasks."""
+    fuse = get_aggregator(aggregator)
+    rows = np.flatnonzero(judged)
+    rng = np.random.default_rng(seed)
+    rng.shuffle(rows)
+    folds = [np.sort(rows[: len(rows) // 2]), np.sort(rows[len(rows) // 2 :])]
+    fused = fuse(per_aspect)  # unjudged tasks keep equal weights
+    weights_used = []
+    for fit_on, apply_to in ((folds[0], folds[1]), (folds[1], folds[0])):
+        if len(fit_on) == 0 or len(apply_to) == 0:
+            continue
+        w = fit_weights(per_aspect[:, fit_on], grades[fit_on], metric=metric, aggregator=fuse)
+        fused[apply_to] = fuse(per_aspect[:, apply_to], w)
+        weights_used.append([round(float(x), 4) for x in w])
+    return fused, weights_used
+
+
+def system_views(scores: SystemScores, settings: EvalSettings, grades: np.ndarray, judged: np.ndarray, with_concat: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """``view -> (n_tasks, n_employees)`` scores of one scorer, and notes (fitted weights)."""
+    views: dict[str, np.ndarray] = {}
+    notes: dict[str, Any] = {}
+    if "concat" in settings.views and with_concat:
+        views["concat"] = scores.concat
+    if "aspects" in settings.views:
+        for a, aspect in enumerate(scores.aspects):
+            views[aspect] = scores.per_aspect[a]
+    names = list(settings.aggregators) if settings.aggregators is not None else list(AGGREGATORS)
+    if "aggregators" in settings.views and len(scores.aspects) > 1:
+        for name in names:
+            views[name] = get_aggregator(name)(scores.per_aspect)
+    if "weighted" in settings.views and len(scores.aspects) > 1 and judged.sum() >= 4:
+        for name in settings.weighted:
+            views[f"weighted_{name}"], notes[f"weighted_{name}"] = cross_fit(scores.per_aspect, grades, name, judged, settings.seed)
+    return views, notes
+
+
+def score_spec(dataset: Dataset, spec: ScorerSpec, aspects: list[str], index: IndexSpec) -> SystemScores:
+    """Per-aspect and concat scores of one scorer (or of a specialised set, aspect by aspect)."""
+    if spec.scorer is not None:
+        scores = score_systems(dataset, spec.scorer, aspects, index)
+        scores.scorer = spec.name
+        return scores
+    missing = [a for a in aspects if a not in spec.per_aspect]
+    if missing:
+        raise ConfigError(f"the specialised adapters of {spec.name} do not cover aspects {missing}; set eval.aspects to some of {sorted(spec.per_aspect)}")
+    parts = [score_systems(dataset, spec.per_aspect[a], [a], index) for a in aspects]
+    first = parts[0]
+    nan = np.full_like(first.concat, np.nan)
+    return SystemScores(spec.name, aspects, first.task_ids, first.employee_ids, np.concatenate([p.per_aspect for p in parts]), nan, 0, 0)
+
+
+def evaluate_specs(dataset: Dataset, specs: list[ScorerSpec], settings: EvalSettings, run_dir: Path, aspects: Sequence[str] | None = None) -> dict[str, Any]:
+    """Evaluate every view of every scorer; write ``runs/*.trec``; return the ``systems`` mapping.
+
+    Returns:
+        ``{"systems": {name: {"mean", "per_task"}}, "scorers": {name: summary}, "notes": {...}}``.
+    """
+    from bench.metrics import mean
+
+    chosen = check_aspects(dataset, aspects if aspects is not None else settings.aspects)
+    index = IndexSpec(kind=settings.index, top_k=settings.top_k)
+    task_ids = [t.id for t in dataset.tasks]
+    employee_ids = dataset.employee_ids
+    grades = grade_matrix(dataset, task_ids, employee_ids)
+    judged = np.array([bool(dataset.qrels.get(t)) for t in task_ids])
+    evaluated = [t for t, j in zip(task_ids, judged, strict=True) if j]
+    systems: dict[str, Any] = {}
+    scorer_info: dict[str, Any] = {}
+    notes: dict[str, Any] = {}
+    for spec in specs:
+        log.info("scoring %s on %d tasks x %d employees x %d aspects", spec.name, len(task_ids), len(employee_ids), len(chosen))
+        scores = score_spec(dataset, spec, chosen, index)
+        scorer_info[spec.name] = scores.summary()
+        views, view_notes = system_views(scores, settings, grades, judged, with_concat=spec.scorer is not None)
+        for view, matrix in views.items():
+            name = f"{spec.name}/{view}"
+            values = evaluate_arrays(matrix[judged], grades[judged], list(settings.metrics), employee_ids, settings.unjudged)
+            per_task = {t: {m: float(values[m][i]) for m in values} for i, t in enumerate(evaluated)}
+            systems[name] = {"mean": mean(per_task), "per_task": per_task}
+            write_run(run_dir / "runs" / system_filename(name), task_ids, employee_ids, matrix, name.replace("/", "__"), settings.trec_depth)
+            if view in view_notes:
+                notes[name] = {"fold_weights": view_notes[view], "aspects": chosen}
+    return {"systems": systems, "scorers": scorer_info, "notes": notes}
+
+
+def print_table(systems: dict[str, Any], metrics: Sequence[str] = ("ap", "ndcg@1", "ndcg@5", "hit@5", "mrr", "auc")) -> str:
+    """A compact fixed-width table of mean metrics (what ``teamform eval`` prints)."""
+    width = max([len(s) for s in systems] + [6])
+    lines = [f"{'system':<{width}}  " + "  ".join(f"{m:>7}" for m in metrics)]
+    for name, system in systems.items():
+        lines.append(f"{name:<{width}}  " + "  ".join(f"{system['mean'].get(m, float('nan')):>7.3f}" for m in metrics))
+    return "\n".join(lines)

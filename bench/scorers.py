@@ -1,0 +1,137 @@
+"""Build the scorers that ``eval.encoders`` names: lexical baselines, OpenAI, the base model, adapters.
+
+The names users type live in :data:`SCORERS` (plus ``base`` and ``adapter``); each builder
+returns a scorer for :func:`bench.systems.score_systems`, or a one-line reason to skip it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from bench.adapters import GLOBAL, AdapterSet
+from bench.errors import unknown_choice
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScorerSpec:
+    """A scorer to evaluate: one scorer for every aspect, or (specialised adapters) one per aspect.
+
+    Attributes:
+        name: the encoder part of system names (``bm25``, ``minilm``, ``minilm+lora-global-full``).
+        scorer: the scorer of every view, or ``None`` when ``per_aspect`` is used.
+        per_aspect: ``aspect -> scorer`` for specialised adapter sets (no concat view).
+    """
+
+    name: str
+    scorer: Any = None
+    per_aspect: dict[str, Any] = field(default_factory=dict)
+
+
+def _lexical(name: str) -> Callable[[], Any]:
+    def build() -> Any:
+        from models.lexical import get_lexical
+
+        scorer = get_lexical(name)
+        scorer.name = name
+        return scorer
+
+    return build
+
+
+def _openai(name: str) -> Callable[[], Any]:
+    def build() -> Any:
+        from models.openai_embed import OpenAIEmbedder
+
+        return OpenAIEmbedder(name)
+
+    return build
+
+
+# Baseline scorers that need no model config; `base` and `adapter` come from `model=` and training.
+SCORERS: dict[str, Callable[[], Any]] = {
+    "bm25": _lexical("bm25"),
+    "tfidf": _lexical("tfidf"),
+    "openai-small": _openai("openai-small"),
+    "openai-large": _openai("openai-large"),
+}
+ALL_NAMES = (*SCORERS, "base", "adapter")
+
+
+def adapter_tag(settings: Any) -> str:
+    """``lora-{mode}-{mix}[-neg-{schedule}][-no-{aspect}...]``: the adapter part of system names."""
+    tag = f"lora-{settings.adapter_mode}-{settings.mix}"
+    negatives = getattr(settings, "negatives", None)
+    if negatives is not None and negatives.enabled:
+        tag += f"-neg-{negatives.effective_schedule}"
+        if negatives.effective_schedule == "fixed":
+            tag += str(negatives.level)
+    for aspect in sorted(settings.drop_aspects):
+        tag += f"-no-{aspect}"
+    return tag
+
+
+def build_model(model_cfg: DictConfig, cache_dir: str | Path, adapter: Path | None = None, name: str | None = None) -> Any:
+    """The configured encoder (optionally with a PEFT adapter), behind the embedding cache."""
+    from hydra.utils import instantiate
+
+    from models.embedding_cache import CachedEncoder
+
+    overrides: dict[str, Any] = {}
+    if adapter is not None:
+        overrides["adapter"] = str(adapter)
+    if name is not None:
+        overrides["name"] = name
+    encoder = instantiate(model_cfg, **overrides)
+    return CachedEncoder(encoder, Path(cache_dir) / "embeddings")
+
+
+def build_scorers(
+    names: list[str],
+    model_cfg: DictConfig,
+    cache_dir: str | Path,
+    adapters: AdapterSet | None = None,
+    tag: str = "",
+) -> tuple[list[ScorerSpec], list[dict[str, str]]]:
+    """Scorers for ``eval.encoders``, and the ones skipped with their reason.
+
+    Args:
+        names: ``eval.encoders`` (see :data:`ALL_NAMES`).
+        model_cfg: the ``model=`` preset.
+        cache_dir: ``paths.cache_dir`` (embeddings are cached under it).
+        adapters: the trained set for ``adapter``; ``None`` skips ``adapter`` with a reason.
+        tag: the adapter part of the system name (:func:`adapter_tag`).
+    """
+    from models.openai_embed import openai_skip_reason
+
+    specs, skipped = [], []
+    for name in names:
+        if name not in ALL_NAMES:
+            raise unknown_choice("encoder (eval.encoders)", name, ALL_NAMES)
+        if name.startswith("openai"):
+            reason = openai_skip_reason()
+            if reason:
+                skipped.append({"system": f"{name}/*", "reason": reason})
+                log.info("skipping %s: %s", name, reason)
+                continue
+        if name in SCORERS:
+            specs.append(ScorerSpec(name, SCORERS[name]()))
+        elif name == "base":
+            specs.append(ScorerSpec(model_cfg.name, build_model(model_cfg, cache_dir)))
+        elif adapters is None:
+            skipped.append({"system": "adapter/*", "reason": "no adapter set was trained for this job"})
+        else:
+            full = f"{model_cfg.name}+{tag}"
+            if adapters.mode == GLOBAL:
+                specs.append(ScorerSpec(full, build_model(model_cfg, cache_dir, adapters.adapters[GLOBAL], full)))
+            else:
+                per = {a: build_model(model_cfg, cache_dir, path, f"{full}-{a}") for a, path in adapters.adapters.items()}
+                specs.append(ScorerSpec(full, per_aspect=per))
+    return specs, skipped

@@ -1,0 +1,46 @@
+"""TREC run files: ``task_id Q0 employee_id rank score run_name``, top ``depth`` per task.
+
+Employee ids and numbers only. Ranks follow trec_eval's order (score descending, ties broken by
+employee id descending), so a file read back by trec_eval gives the values in ``results.json``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from bench.io import atomic_write_text
+
+
+def system_filename(system: str) -> str:
+    """``minilm/condorcet`` -> ``minilm__condorcet.trec`` (DESIGN.md section 5)."""
+    encoder, _, view = system.partition("/")
+    return f"{encoder}__{view}.trec".replace("/", "_")
+
+
+def format_run(task_ids: list[str], item_ids: list[str], scores: np.ndarray, run_name: str, depth: int = 100) -> str:
+    """Rows of a TREC run for a ``(n_tasks, n_items)`` score matrix (NaN = not retrieved)."""
+    lines = []
+    for row, task in enumerate(task_ids):
+        values = scores[row]
+        keep = [j for j in range(len(item_ids)) if not math.isnan(values[j])]
+        keep.sort(key=lambda j: item_ids[j], reverse=True)  # ties: employee id descending ...
+        keep.sort(key=lambda j: -values[j])  # ... under a stable sort by score descending
+        for rank, j in enumerate(keep[:depth], start=1):
+            lines.append(f"{task} Q0 {item_ids[j]} {rank} {float(values[j]):.8g} {run_name}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def write_run(path: Path, task_ids: list[str], item_ids: list[str], scores: np.ndarray, run_name: str, depth: int = 100) -> Path:
+    return atomic_write_text(path, format_run(task_ids, item_ids, scores, run_name, depth))
+
+
+def read_run(path: Path) -> dict[str, dict[str, float]]:
+    """Parse a TREC run file into ``task_id -> {employee_id: score}``."""
+    run: dict[str, dict[str, float]] = {}
+    for line in Path(path).read_text().splitlines():
+        task, _, item, _, score, _ = line.split()
+        run.setdefault(task, {})[item] = float(score)
+    return run

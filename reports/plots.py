@@ -1,0 +1,104 @@
+"""PNG plots of the report: main comparison, Eureka history, embedding picture, training curves.
+
+Every plot is drawn from numbers stored in the jobs' ``results.json`` (``extras``); none shows text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from reports.study import KEY_METRIC, METRIC_TITLES  # noqa: E402
+
+
+def _save(fig, path: Path) -> Path:  # noqa: ANN001
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main_comparison(directory: Path, jobs: list, reference: tuple[str, dict] | None) -> Path | None:
+    """Bar chart of the key metric for every system of the RQ1 table."""
+    from reports.render import table_rows
+
+    entries = table_rows(jobs, "rq1")
+    if not entries:
+        return None
+    names = [f"{job.study.get('label', job.experiment)}: {name}" for job, name, _ in entries]
+    values = [system["mean"].get(KEY_METRIC, 0.0) for _, _, system in entries]
+    order = sorted(range(len(values)), key=values.__getitem__)
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(values) + 1.2))
+    ax.barh([names[i] for i in order], [values[i] for i in order], color="#4C72B0")
+    if reference:
+        ax.axvline(reference[1]["mean"].get(KEY_METRIC, 0.0), color="#C44E52", linestyle="--", label=f"best baseline ({reference[0]})")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel(METRIC_TITLES.get(KEY_METRIC, KEY_METRIC))
+    ax.tick_params(axis="y", labelsize=8)
+    return _save(fig, directory / "plots" / "main_comparison.png")
+
+
+def eureka_history(directory: Path, jobs: list) -> Path | None:
+    """F1 of every candidate prompt per Eureka generation, and the best so far."""
+    history = next((j.results["extras"]["eureka"] for j in jobs if j.results.get("extras", {}).get("eureka")), None)
+    if not history:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    gens = [h["generation"] for h in history]
+    ax.scatter(gens, [h["f1"] for h in history], s=14, alpha=0.6, label="candidate")
+    best, running = [], -1.0
+    for g in sorted(set(gens)):
+        running = max(running, max(h["f1"] for h in history if h["generation"] == g))
+        best.append((g, running))
+    ax.plot([b[0] for b in best], [b[1] for b in best], color="#C44E52", label="best so far")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("F1 on the development pairs")
+    ax.legend(fontsize=8)
+    return _save(fig, directory / "plots" / "eureka_history.png")
+
+
+def embedding_picture(directory: Path, jobs: list) -> Path | None:
+    """2-D projections of employee embeddings before and after fine-tuning (thesis Figure 5.1)."""
+    data = next((j.results["extras"]["embedding"] for j in jobs if j.results.get("extras", {}).get("embedding")), None)
+    if not data:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for ax, key in zip(axes, ("before", "after"), strict=True):
+        points = data[key]
+        ax.scatter([p[0] for p in points], [p[1] for p in points], c=data.get("groups"), cmap="tab20", s=6)
+        ax.set_title(f"{key} fine-tuning ({data.get('method', 'PCA')})")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return _save(fig, directory / "plots" / "embedding_space.png")
+
+
+def training_curves(directory: Path, jobs: list) -> Path | None:
+    """Training loss per step of every job that trained an adapter."""
+    curves = [(j.study.get("label", j.experiment), j.results["extras"]["train_curve"]) for j in jobs if j.results.get("extras", {}).get("train_curve")]
+    if not curves:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for label, curve in curves:
+        ax.plot([p["step"] for p in curve], [p["loss"] for p in curve], label=label, linewidth=1)
+    ax.set_xlabel("step")
+    ax.set_ylabel("InfoNCE loss")
+    if len(curves) <= 12:
+        ax.legend(fontsize=7)
+    return _save(fig, directory / "plots" / "training_curves.png")
+
+
+def render_all(directory: Path, jobs: list, tasks: list[str], reference: tuple[str, dict] | None) -> dict[str, Path]:
+    """Render every plot the stored results allow; keys are report sections or plot names."""
+    out: dict[str, Any] = {
+        "main": main_comparison(directory, jobs, reference),
+        "eureka": eureka_history(directory, jobs),
+        "rq7": embedding_picture(directory, jobs),
+        "training": training_curves(directory, jobs),
+    }
+    return {k: v for k, v in out.items() if v is not None}
