@@ -34,23 +34,34 @@ def tie_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ([[1, 0, 1, 0]], [[2, 1, 2, 0]])
     """
     values = np.asarray(values, dtype=float)
-    n = values.shape[-1]
-    order = np.argsort(values, axis=-1)  # NaN sorts last
-    ordered = np.take_along_axis(values, order, axis=-1)
-    position = np.broadcast_to(np.arange(n), ordered.shape)
-    starts = np.ones(ordered.shape, dtype=bool)  # True where a run of equal values begins
-    starts[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
-    ends = np.ones(ordered.shape, dtype=bool)  # True where a run of equal values ends
-    ends[..., :-1] = starts[..., 1:]
-    group_start = np.maximum.accumulate(np.where(starts, position, 0), axis=-1)
-    group_stop = np.flip(
-        np.minimum.accumulate(np.flip(np.where(ends, position + 1, n), axis=-1), axis=-1), axis=-1
-    )
-    below = np.empty(values.shape, dtype=np.int64)
-    tied = np.empty(values.shape, dtype=np.int64)
-    np.put_along_axis(below, order, group_start, axis=-1)
-    np.put_along_axis(tied, order, group_stop - group_start, axis=-1)
+    shape, n = values.shape, values.shape[-1]
     missing = np.isnan(values)
+    rows = values.reshape(-1, n)  # (n_rows, n)
+    stand_in = np.nan
+    if not np.isposinf(values).any():
+        stand_in = np.inf
+        # NaN -> +inf: numpy's vectorised sort is several times faster without NaN; the
+        # missing entries then tie with each other at the end of the row and are zeroed below
+        rows = np.where(missing.reshape(rows.shape), np.inf, rows)
+    order = np.argsort(rows, axis=-1)  # NaN (or its +inf stand-in) sorts last
+    flat = (order + (np.arange(rows.shape[0]) * n)[:, None]).ravel()  # flat index of each slot
+    ordered = rows.ravel()[flat].reshape(rows.shape)  # (n_rows, n) ascending
+    starts = np.ones(rows.shape, dtype=bool)  # True where a run of equal values begins
+    np.not_equal(ordered[:, 1:], ordered[:, :-1], out=starts[:, 1:])
+    position = np.broadcast_to(np.arange(n, dtype=np.int64), rows.shape)
+    below = np.empty(rows.size, dtype=np.int64)
+    tied = np.ones(rows.size, dtype=np.int64)
+    missing_slot = np.isnan(ordered) if np.isnan(stand_in) else ordered == stand_in
+    if np.all(starts | missing_slot):  # no ties among the values that count
+        below[flat] = position.ravel()
+    else:
+        ends = np.ones(rows.shape, dtype=bool)  # True where a run of equal values ends
+        ends[:, :-1] = starts[:, 1:]
+        group_start = np.maximum.accumulate(np.where(starts, position, 0), axis=-1)
+        group_stop = np.minimum.accumulate(np.where(ends, position + 1, n)[:, ::-1], axis=-1)[:, ::-1]
+        below[flat] = group_start.ravel()
+        tied[flat] = (group_stop - group_start).ravel()
+    below, tied = below.reshape(shape), tied.reshape(shape)
     below[missing] = 0
     tied[missing] = 0
     return below, tied
