@@ -35,6 +35,8 @@ def tie_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     values = np.asarray(values, dtype=float)
     shape, n = values.shape, values.shape[-1]
+    if values.size == 0:
+        return np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     missing = np.isnan(values)
     rows = values.reshape(-1, n)  # (n_rows, n)
     stand_in = np.nan
