@@ -18,7 +18,7 @@ Tasks and employees are in the dataset's order (:attr:`SystemScores.task_ids`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,23 +86,45 @@ def _scatter(columns: np.ndarray, scores: np.ndarray, n_tasks: int, n_employees:
     return out
 
 
-def score_systems(dataset: Dataset, scorer: object, aspects: Sequence[str] | None = None, index: IndexSpec = IndexSpec()) -> SystemScores:
+def _score_views(scorer: object, queries: list[str], views: list[dict[str, str]], index: IndexSpec) -> list[np.ndarray]:
+    """``(n_tasks, len(view))`` scores of each view's documents; dense: one encode call for all."""
+    if not _is_dense(scorer):
+        return [keep_top_k(scorer.score(queries, list(v.values())), index.top_k) for v in views]
+    q = scorer.encode_queries(queries)  # (n_tasks, dim)
+    d = scorer.encode_documents([text for view in views for text in view.values()])  # (sum of view sizes, dim)
+    bounds = np.cumsum([0] + [len(v) for v in views])
+    return [score_matrix(q, d[bounds[i] : bounds[i + 1]], index) for i in range(len(views))]
+
+
+def score_systems(
+    dataset: Dataset,
+    scorer: object,
+    aspects: Sequence[str] | None = None,
+    index: IndexSpec = IndexSpec(),
+    aspect_scorers: Mapping[str, object] | None = None,
+) -> SystemScores:
     """Score every task against every employee, per aspect and on the concatenation.
 
-    Dense scorers encode the queries once and all documents (every aspect and the concat
-    texts) in one call, so length-sorted batching and the embedding cache see them together;
-    each aspect then gets its own FAISS index.
+    Dense scorers encode the queries once and all their documents (aspects and concat texts)
+    in one call, so length-sorted batching and the embedding cache see them together; each
+    aspect then gets its own FAISS index.
 
     Args:
         dataset: employees, tasks and aspects.
         scorer: a dense encoder or a lexical scorer (see the module docstring).
         aspects: the aspects taking part (``eval.aspects``); ``None`` = all.
         index: FAISS index kind, ``top_k`` and parameters (lexical scorers use ``top_k`` only).
+        aspect_scorers: a different scorer for some aspects (e.g. one specialised adapter per
+            aspect); the concatenation and the other aspects use ``scorer``.
 
     Returns:
         The :class:`SystemScores`.
     """
     chosen = check_aspects(dataset, aspects)
+    aspect_scorers = dict(aspect_scorers or {})
+    for aspect in aspect_scorers:
+        if aspect not in chosen:
+            raise unknown_choice("aspect with its own scorer", aspect, chosen)
     task_ids, employee_ids = [t.id for t in dataset.tasks], dataset.employee_ids
     queries = [t.query for t in dataset.tasks]
     column = {e: j for j, e in enumerate(employee_ids)}
@@ -111,16 +133,14 @@ def score_systems(dataset: Dataset, scorer: object, aspects: Sequence[str] | Non
     views = [dataset.aspect_texts(a) for a in chosen]
     concat = {e: text for e, text in dataset.concat_texts(chosen).items() if text}
     views.append(concat)
-    if _is_dense(scorer):
-        q = scorer.encode_queries(queries)  # (n_tasks, dim)
-        texts = [text for view in views for text in view.values()]
-        d = scorer.encode_documents(texts)  # (sum of view sizes, dim)
-        bounds = np.cumsum([0] + [len(v) for v in views])
-        scores = [score_matrix(q, d[bounds[i] : bounds[i + 1]], index) for i in range(len(views))]
-    else:
-        scores = [keep_top_k(scorer.score(queries, list(v.values())), index.top_k) for v in views]
+    owners = [aspect_scorers.get(a, scorer) for a in chosen] + [scorer]
+    scores: list[np.ndarray | None] = [None] * len(views)
+    for owner in {id(o): o for o in owners}.values():  # each scorer once, over all its views
+        mine = [i for i, o in enumerate(owners) if o is owner]
+        for i, s in zip(mine, _score_views(owner, queries, [views[i] for i in mine], index), strict=True):
+            scores[i] = s
     matrices = [
-        _scatter(np.array([column[e] for e in view], dtype=np.int64), s, n_t, n_e) for view, s in zip(views, scores)
+        _scatter(np.array([column[e] for e in view], dtype=np.int64), s, n_t, n_e) for view, s in zip(views, scores, strict=True)
     ]
     truncated = int(scorer.count_truncated(list(concat.values()), "document")) if hasattr(scorer, "count_truncated") else 0
     return SystemScores(

@@ -183,7 +183,9 @@ class CachedEncoder:
         self.stats = CacheStats()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.__dict__["encoder"], name)
+        if name == "encoder":  # not set yet (copying, unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.encoder, name)
 
     def encode(self, texts: Sequence[str], kind: str) -> np.ndarray:
         vectors, stats = encode_cached(self.encoder, texts, kind, self.cache)

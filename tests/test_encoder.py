@@ -281,3 +281,23 @@ def test_minilm_preset_builds_the_bundled_model(minilm_dir: Path) -> None:
     assert isinstance(enc, Encoder) and enc.name == "minilm" and not enc.is_loaded
     assert Path(enc.source.path) == minilm_dir and enc.fingerprint.startswith("minilm-")
     assert enc.fingerprint.split("-", 1)[1] == Encoder(str(minilm_dir), max_query_length=256, max_doc_length=256).fingerprint.split("-", 1)[1]
+
+
+# ---- end to end: systems over the real encoder and cache ------------------------------------------
+def test_systems_with_minilm_and_cache(minilm: Encoder, tmp_path: Path) -> None:
+    from bench.dataset import Dataset, Employee, Task
+    from bench.systems import score_systems
+
+    employees = [Employee("e1", {"role": "kiln operator", "goals": LONG}), Employee("e2", {"role": "oak veneer buyer"})]
+    tasks = [Task("t1", "Kiln retrofit", "Plan glaze trials"), Task("t2", "Veneer", "Source oak")]
+    data = Dataset("tiny", employees, tasks, {}, aspects=["role", "goals"])
+    cached = CachedEncoder(minilm, tmp_path)
+    result = score_systems(data, cached)
+    q = minilm.encode_queries([t.query for t in tasks])
+    np.testing.assert_allclose(result.per_aspect[0], q @ minilm.encode_documents(["kiln operator", "oak veneer buyer"]).T, atol=1e-5)
+    assert np.isnan(result.per_aspect[1][:, 1]).all() and np.isfinite(result.concat).all()
+    assert (result.concat_truncated, result.concat_texts) == (1, 2)  # e1's concat holds LONG
+    assert result.per_aspect[0][0].argmax() == 0 and result.per_aspect[0][1].argmax() == 1
+    misses = cached.stats.misses
+    score_systems(data, cached)
+    assert cached.stats.misses == misses  # the second evaluation encodes nothing

@@ -48,7 +48,7 @@ def test_approximate_index_recall(spec: IndexSpec) -> None:
     docs, queries = unit(rng, 4000, 32), unit(rng, 100, 32)
     truth = np.argsort(-(queries @ docs.T), axis=1)[:, :10]
     _, ids = search(build_index(docs, spec), queries, 10, spec)
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth, strict=True)])
     assert recall >= 0.9, f"{spec.kind} recall@10 = {recall:.3f}"
 
 
@@ -142,3 +142,13 @@ def test_lexical_systems() -> None:
     assert np.isnan(result.per_aspect[0][:, 2]).all() and result.concat_truncated == 0 and result.scorer == "bm25"
     top = score_systems(data, BM25Scorer(), index=IndexSpec(top_k=2))
     assert (np.isfinite(top.per_aspect[0]).sum(axis=1) == 2).all()
+
+
+def test_aspect_with_its_own_scorer() -> None:
+    data, shared, special = tiny_dataset(), HashEncoder(), HashEncoder()
+    result = score_systems(data, shared, aspect_scorers={"goals": special})
+    assert shared.calls == [("query", 2), ("document", 3 + 3)]  # role + concat
+    assert special.calls == [("query", 2), ("document", 2)]  # goals only
+    np.testing.assert_array_equal(result.per_aspect, score_systems(data, HashEncoder()).per_aspect)
+    with pytest.raises(ConfigError, match="own scorer"):
+        score_systems(data, shared, aspects=["role"], aspect_scorers={"goals": special})
