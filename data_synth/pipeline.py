@@ -92,6 +92,22 @@ def _run_stage(ctx: StageContext, name: str) -> dict[str, Any]:
     return mark_done(ctx, name, stats)
 
 
+# The request stage (data_synth.backend.STAGES) each synthesis stage sends.
+REQUEST_STAGE = {"projects": "projects", "tasks": "tasks", "curriculums": "curriculum", "labels": "label",
+                 "negatives": "negatives"}
+
+
+def _check_served(backend: Any, settings: SynthConfig) -> None:
+    """Fail before any work when the backend says it cannot serve a requested stage."""
+    cannot = getattr(backend, "cannot_serve", None)
+    if cannot is None:
+        return
+    for name in settings.ordered_stages:
+        reason = cannot(REQUEST_STAGE[name]) if name in REQUEST_STAGE else None
+        if reason:
+            raise TeamformError(reason)
+
+
 def write_manifest(ctx: StageContext, key: str, complete: bool, stopped: str | None = None) -> dict[str, Any]:
     """Write ``manifest.json`` (last): counts, calls, cache hits, tokens, cost, versions."""
     stages = {}
@@ -160,6 +176,7 @@ def synthesise(
     directory = Path(cache_dir) / "synth" / key
     if _is_finished(directory, settings.ordered_stages):
         return directory
+    _check_served(backend, settings)
     directory.mkdir(parents=True, exist_ok=True)
     ctx = StageContext(dataset, client, settings, directory, encoder=encoder,
                        eureka_served=getattr(backend, "serves_eureka", backend.name != "simulated"))

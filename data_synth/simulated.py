@@ -177,6 +177,20 @@ class SimulatedBackend:
             )
         return out
 
+    def cannot_serve(self, stage: str) -> str | None:
+        """Why this backend cannot serve request ``stage`` for its dataset (``None``: it can).
+
+        The pipeline asks before it starts, so a run fails at once with the reason instead of
+        after the stages that can be served.
+        """
+        if stage in ("projects", "tasks") and not self._project_order:
+            return self._cannot(stage, "the dataset has no seed tasks (train_tasks) to take projects from").args[0]
+        if stage in ("curriculum", "negatives") and (self.book is None or not self.truth.task_needs):
+            return self._cannot(stage, "the dataset's ground truth has relevance only, no skills to write profiles from").args[0]
+        if stage == "label" and not self.truth.relevance:
+            return self._cannot(stage, "the dataset's ground truth has no relevance").args[0]
+        return None
+
     # ------------------------------------------------------------------ protocol
     async def ask(self, request: LLMRequest) -> LLMReply:
         """Answer one request from the hidden truth (see the module docstring)."""

@@ -193,7 +193,7 @@ def test_budget_stop_writes_a_valid_partial_artifact_and_rerun_completes(demo: D
         assert read_jsonl(done / name) == read_jsonl(reference.path / name), name
 
 
-def test_simulated_backend_says_which_stage_it_cannot_serve() -> None:
+def test_simulated_backend_says_which_stage_it_cannot_serve(tmp_path: Path) -> None:
     employees = [Employee("e1", {"role": "welder"}), Employee("e2", {"role": "buyer"})]
     tasks = [Task("t1", "P", "weld the frame")]
     labels_only = Dataset("onet", employees, tasks, {"t1": {"e1": 2}}, train_tasks=[Task("s1", "P", "weld it")],
@@ -205,8 +205,16 @@ def test_simulated_backend_says_which_stage_it_cannot_serve() -> None:
     request = LLMRequest("curriculum", [], profile_schema(("role",)), {**payload, "aspects": ["role"]})
     with pytest.raises(TeamformError, match="cannot serve stage 'curriculum' for data=onet"):
         asyncio.run(backend.ask(request))
+    assert backend.cannot_serve("label") is None and "cannot serve stage 'negatives'" in backend.cannot_serve("negatives")
     with pytest.raises(TeamformError, match="nothing for Eureka to optimise"):
         asyncio.run(backend.ask(LLMRequest("eureka_review", [], RelevanceLabel, {})))
+    # a run asking for a stage it cannot serve fails before touching a finished artifact
+    cache = tmp_path
+    directory, _ = run_synth(labels_only, cache, stages=["projects", "tasks", "labels"])
+    assert load_artifact(directory).manifest["complete"] is True and len(load_artifact(directory).labels) == 2
+    with pytest.raises(TeamformError, match="cannot serve stage 'curriculum' for data=onet"):
+        run_synth(labels_only, cache)
+    assert load_artifact(directory).manifest["complete"] is True
     no_truth = dataclasses.replace(labels_only, name="custom", truth=None)
     with pytest.raises(TeamformError, match="has none"):
         SimulatedBackend(no_truth)
