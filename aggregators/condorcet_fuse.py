@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cmp_to_key
+from operator import gt, lt
 
 import numpy as np
 
 from aggregators._common import candidates, check_inputs
-from aggregators._pairwise import pairwise_wins
+from aggregators._pairwise import copeland_counts, task_ranks, vote_margins
 
 
 def condorcet_fuse(scores: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -51,51 +53,74 @@ def condorcet_fuse(scores: np.ndarray, weights: np.ndarray | None = None) -> np.
     scores, weights = check_inputs(scores, weights)
     is_candidate = candidates(scores)
     fused = np.full(is_candidate.shape, np.nan)
-    for t, (keep, wins) in enumerate(pairwise_wins(scores, weights)):
-        fused[t, keep] = _sorted_scores(wins)
+    for t, (keep, ranks) in enumerate(task_ranks(scores)):
+        fused[t, keep] = _sorted_scores(ranks, weights)
     return fused
 
 
-def _sorted_scores(wins: np.ndarray) -> np.ndarray:
+def _sorted_scores(ranks: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Comparator sort of one task's candidates; returns ``c - position`` with tie sharing.
 
     Args:
-        wins: ``(c, c)`` votes for the row item over the column item (see ``pairwise_wins``).
+        ranks: ``(m, c)`` the candidates' ranks in each aspect (``_pairwise.task_ranks``).
+        weights: ``(m,)`` aspect weights.
     """
-    c = wins.shape[0]
+    c = ranks.shape[1]
     if c == 0:
         return np.empty(0)
-
-    def compare(x: int, y: int) -> int:  # negative: x first
-        for_x, for_y = wins[x, y], wins[y, x]
-        return -1 if for_x > for_y else (1 if for_x < for_y else 0)
-
-    majority = wins > wins.T  # (c, c): x wins the pair (x, y)
-    copeland = np.count_nonzero(majority, axis=1) - np.count_nonzero(majority, axis=0)
-    start = np.argsort(-copeland, kind="stable").tolist()
-    order = np.asarray(sorted(start, key=cmp_to_key(compare)), dtype=np.int64)
+    start = np.argsort(-copeland_counts(ranks, weights), kind="stable")
+    # Timsort leaves a list that is one non-descending run untouched after c - 1 comparisons:
+    # check that run condition vectorised and only sort when some item beats its predecessor
+    if (vote_margins(ranks, weights, start[1:], start[:-1]) > 0).any():
+        by_majority = cmp_to_key(_comparator(ranks, weights))
+        start = np.asarray(sorted(start.tolist(), key=by_majority), dtype=np.int64)
     points = c - np.arange(c, dtype=float)
-    group = _tie_groups(wins, order)
+    group = _tie_groups(ranks, weights, start)
     group_mean = np.bincount(group, weights=points) / np.bincount(group)
     result = np.empty(c)
-    result[order] = group_mean[group]
+    result[start] = group_mean[group]
     return result
 
 
-def _tie_groups(wins: np.ndarray, order: np.ndarray) -> np.ndarray:
+def _comparator(ranks: np.ndarray, weights: np.ndarray) -> Callable[[int, int], int]:
+    """Majority comparator over candidate positions (negative: the first comes first).
+
+    Its signs equal those of ``_pairwise.vote_margins``: integer vote counts when the weights
+    are equal, otherwise the same aspect-by-aspect float sums.
+    """
+    columns = [tuple(col) for col in ranks.T.tolist()]  # per candidate, its rank in each aspect
+    if np.all(weights == weights[0]):
+
+        def compare(x: int, y: int) -> int:
+            vote = sum(map(gt, columns[x], columns[y])) - sum(map(lt, columns[x], columns[y]))
+            return -1 if vote > 0 else (1 if vote < 0 else 0)
+
+        return compare
+    weight_list = weights.tolist()
+
+    def compare_weighted(x: int, y: int) -> int:
+        vote = 0.0
+        for w, a, b in zip(weight_list, columns[x], columns[y], strict=True):
+            vote += w * ((a > b) - (a < b))
+        return -1 if vote > 0 else (1 if vote < 0 else 0)
+
+    return compare_weighted
+
+
+def _tie_groups(ranks: np.ndarray, weights: np.ndarray, order: np.ndarray) -> np.ndarray:
     """Group id per position: a run of consecutive items that are pairwise tied by majority.
 
     A group grows while the next item ties every member (so an item that a member beats starts
     a new group even when it ties its predecessor).
     """
-    votes = wins[order][:, order]  # (c, c) in sorted order
-    tied_with_previous = np.diagonal(votes, 1) == np.diagonal(votes, -1)  # (c - 1,)
+    tied_with_previous = vote_margins(ranks, weights, order[1:], order[:-1]) == 0  # (c - 1,)
     if not tied_with_previous.any():
         return np.arange(order.size)
     group = np.zeros(order.size, dtype=np.int64)
     start = 0
     for p in range(1, order.size):
-        tied = votes[start:p, p] == votes[p, start:p]
+        members = order[start:p]
+        tied = vote_margins(ranks, weights, members, np.full(members.size, order[p])) == 0
         if not (tied_with_previous[p - 1] and tied.all()):
             start = p
         group[p] = group[p - 1] + (start == p)

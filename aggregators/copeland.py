@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from aggregators._common import candidates, check_inputs
-from aggregators._pairwise import pairwise_wins
+from aggregators._pairwise import copeland_counts, task_ranks
 
 
 def copeland(scores: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -18,7 +18,8 @@ def copeland(scores: np.ndarray, weights: np.ndarray | None = None) -> np.ndarra
     ``copeland(x) = #pairs won - #pairs lost``. Unlike the paper's Condorcet score
     (:func:`aggregators.condorcet.condorcet`, which sums the votes themselves), only the
     majority outcome of each pair counts, so the Condorcet winner, when it exists, is always
-    ranked first. Cost ``O(n^2 m)`` per task.
+    ranked first. Cost ``O(n^2 m)`` bit operations per task, done 64 pairs per word when the
+    weights are equal (:mod:`aggregators._pairwise`).
 
     Args:
         scores: ``(m_aspects, n_tasks, n_items)`` per-aspect scores, higher = better,
@@ -38,7 +39,6 @@ def copeland(scores: np.ndarray, weights: np.ndarray | None = None) -> np.ndarra
     scores, weights = check_inputs(scores, weights)
     is_candidate = candidates(scores)
     fused = np.full(is_candidate.shape, np.nan)
-    for t, (keep, wins) in enumerate(pairwise_wins(scores, weights)):
-        majority = wins > wins.T  # (c_t, c_t): x wins the pair (x, y)
-        fused[t, keep] = np.count_nonzero(majority, axis=1) - np.count_nonzero(majority, axis=0)
+    for t, (keep, ranks) in enumerate(task_ranks(scores)):
+        fused[t, keep] = copeland_counts(ranks, weights)
     return fused

@@ -57,38 +57,40 @@ def algorithm_2(input_matrix: np.ndarray) -> np.ndarray:
     return condorcet_scores
 
 
-def per_task(reference, scores: np.ndarray) -> np.ndarray:
+def per_task(reference, scores: np.ndarray, **kwargs) -> np.ndarray:
     """Apply a one-task reference to each task's candidates, NaN elsewhere."""
     out = np.full(scores.shape[1:], nan)
     for t in range(scores.shape[1]):
         keep = ~np.all(np.isnan(scores[:, t]), axis=0)
         if keep.any():
             filled = np.where(np.isnan(scores[:, t][:, keep]), -np.inf, scores[:, t][:, keep])
-            out[t, keep] = reference(filled.T)  # (c_t, m): unranked = -inf, below all ranked
+            out[t, keep] = reference(filled.T, **kwargs)  # (c_t, m): unranked = -inf, below all
     return out
 
 
-def votes(matrix: np.ndarray, x: int, y: int) -> tuple[int, int]:
-    return int(np.sum(matrix[x] > matrix[y])), int(np.sum(matrix[x] < matrix[y]))
+def votes(matrix: np.ndarray, x: int, y: int, weights=None) -> tuple[float, float]:
+    w = np.ones(matrix.shape[1]) if weights is None else weights
+    return float(np.sum(w * (matrix[x] > matrix[y]))), float(np.sum(w * (matrix[x] < matrix[y])))
 
 
-def copeland_reference(matrix: np.ndarray) -> np.ndarray:
+def copeland_reference(matrix: np.ndarray, weights=None) -> np.ndarray:
     n = matrix.shape[0]
     result = np.zeros(n)
     for x in range(n):
         for y in range(n):
-            for_x, for_y = votes(matrix, x, y)
+            for_x, for_y = votes(matrix, x, y, weights)
             result[x] += (for_x > for_y) - (for_x < for_y)
     return result
 
 
-def condorcet_fuse_reference(matrix: np.ndarray) -> np.ndarray:
+def condorcet_fuse_reference(matrix: np.ndarray, weights=None) -> np.ndarray:
     """Copeland order (ties by index), then Python's sort with the majority comparator."""
     n = matrix.shape[0]
-    start = sorted(range(n), key=lambda x: -copeland_reference(matrix)[x])
+    copeland_scores = copeland_reference(matrix, weights)
+    start = sorted(range(n), key=lambda x: -copeland_scores[x])
 
     def compare(x, y):
-        for_x, for_y = votes(matrix, x, y)
+        for_x, for_y = votes(matrix, x, y, weights)
         return -1 if for_x > for_y else (1 if for_x < for_y else 0)
 
     order = sorted(start, key=cmp_to_key(compare))
@@ -210,10 +212,31 @@ def test_condorcet_and_borda_differ_by_half_the_ties(scores):
 
 # ---------------------------------------------------------------- pairwise methods
 @SETTINGS
-@given(score_tensors(ties=True, missing=True, max_items=7))
-def test_copeland_and_condorcet_fuse_equal_slow_references(scores):
+@given(score_tensors(ties=True, missing=True, max_items=7), st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=5, max_size=5))
+def test_copeland_and_condorcet_fuse_equal_slow_references(scores, weight_list):
     np.testing.assert_array_equal(copeland(scores), per_task(copeland_reference, scores))
     np.testing.assert_array_equal(condorcet_fuse(scores), per_task(condorcet_fuse_reference, scores))
+    weights = np.array(weight_list[: scores.shape[0]])
+    assume(weights.any())
+    expected = per_task(copeland_reference, scores, weights=weights)
+    np.testing.assert_array_equal(copeland(scores, weights), expected)
+    expected = per_task(condorcet_fuse_reference, scores, weights=weights)
+    np.testing.assert_array_equal(condorcet_fuse(scores, weights), expected)
+
+
+@pytest.mark.parametrize("m", [1, 4, 5])
+def test_pairwise_methods_on_more_than_64_candidates(m):
+    # bitset kernels pack 64 candidates per word: cross word boundaries, with ties and NaN
+    rng = np.random.default_rng(m)
+    scores = np.round(rng.normal(size=(m, 2, 150)), 1)
+    scores[rng.random(scores.shape) < 0.2] = nan
+    np.testing.assert_array_equal(copeland(scores), per_task(copeland_reference, scores))
+    np.testing.assert_array_equal(condorcet_fuse(scores), per_task(condorcet_fuse_reference, scores))
+    weights = rng.choice([0.25, 0.5, 1.0, 2.0], size=m)  # dense kernel (unequal weights)
+    np.testing.assert_array_equal(copeland(scores, weights), per_task(copeland_reference, scores, weights=weights))
+    np.testing.assert_array_equal(
+        condorcet_fuse(scores, weights), per_task(condorcet_fuse_reference, scores, weights=weights)
+    )
 
 
 @SETTINGS
