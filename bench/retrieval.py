@@ -30,7 +30,7 @@ class IndexSpec:
         hnsw_m: HNSW graph degree.
         ef_construction: HNSW build-time candidate list.
         ef_search: HNSW search-time candidate list (raised to ``k`` when smaller).
-        ivf_nlist: IVF cells; ``None`` = ``round(4 sqrt(n))`` clipped to ``[1, n]``.
+        ivf_nlist: IVF cells; ``None`` = ``min(round(sqrt(n)), n // 39)``, at least 1.
         ivf_nprobe: IVF cells visited per query.
     """
 
@@ -72,7 +72,8 @@ def build_index(docs: np.ndarray, spec: IndexSpec = IndexSpec()):  # noqa: ANN20
         index = faiss.IndexHNSWFlat(dim, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = spec.ef_construction
     else:
-        nlist = spec.ivf_nlist or round(4 * math.sqrt(max(n, 1)))
+        # default: sqrt(n) cells, with the >= 39 training points per cell FAISS asks for
+        nlist = spec.ivf_nlist or min(round(math.sqrt(n)), n // 39)
         nlist = max(1, min(nlist, n))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         index.train(x)

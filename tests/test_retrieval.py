@@ -42,7 +42,7 @@ def test_score_matrix_full_and_top_k() -> None:
     np.testing.assert_allclose(top[kept], cos[kept], atol=1e-5)
 
 
-@pytest.mark.parametrize("spec", [IndexSpec(kind="hnsw", hnsw_m=16, ef_search=64), IndexSpec(kind="ivf", ivf_nlist=32, ivf_nprobe=16)])
+@pytest.mark.parametrize("spec", [IndexSpec(kind="hnsw"), IndexSpec(kind="hnsw", hnsw_m=16, ef_search=64), IndexSpec(kind="ivf", ivf_nlist=32, ivf_nprobe=16)])
 def test_approximate_index_recall(spec: IndexSpec) -> None:
     rng = np.random.default_rng(2)
     docs, queries = unit(rng, 4000, 32), unit(rng, 100, 32)
