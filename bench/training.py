@@ -167,7 +167,7 @@ def train_adapter(
     if trainer.interrupted:
         raise TeamformError(f"training of adapter {name!r} was interrupted at step {trainer.global_step}; run the same command again to resume")
     result = {"aspect": aspect, "steps": int(trainer.global_step), "epochs": int(trainer.current_epoch),
-              "pairs": dict(data.pairs.counts), "dev_metrics": module.dev_metrics,
+              "pairs": dict(data.pairs.counts), "dev_metrics": module.dev_metrics, "loss_curve": module.loss_curve,
               "seconds_last_session": round(time.time() - started, 1), "resumed": resumed}
     if trainer.is_global_zero:
         tmp = root / f".{adapter_dirname(name)}.tmp"

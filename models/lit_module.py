@@ -55,6 +55,7 @@ class DualEncoderModule(L.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.dev_eval, self.total_steps = dev_eval, total_steps
         self.dev_metrics: list[dict[str, float]] = []
+        self._losses: dict[int, list[float]] = {}  # optimizer step -> losses of its batches
         self._rng_to_restore: dict[str, Any] | None = None
         self._tick: float | None = None
         self.strict_loading = False  # checkpoints hold the adapter weights only
@@ -67,6 +68,7 @@ class DualEncoderModule(L.LightningModule):
         loss = self.loss(batch["queries"], batch["positives"], batch.get("negatives"), batch.get("keys"))
         size = batch["queries"]["input_ids"].shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=size)
+        self._losses.setdefault(int(self.global_step), []).append(float(loss.detach()))
         optimizer = self.optimizers(use_pl_optimizer=False)
         self.log("train/lr", float(optimizer.param_groups[0]["lr"]), batch_size=size)
         levels = [lv for lv in batch.get("levels", []) if lv is not None]
@@ -95,6 +97,11 @@ class DualEncoderModule(L.LightningModule):
         scheduler = self.scheduler_factory(optimizer, num_training_steps=total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1}}
 
+    @property
+    def loss_curve(self) -> list[dict[str, float]]:
+        """``[{"step": s, "loss": mean loss of the step's batches}, ...]`` of this process."""
+        return [{"step": s, "loss": sum(v) / len(v)} for s, v in sorted(self._losses.items())]
+
     # ---- development metrics ----------------------------------------------------------------
     def on_train_epoch_end(self) -> None:
         if self.dev_eval is None:
@@ -112,6 +119,7 @@ class DualEncoderModule(L.LightningModule):
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
         checkpoint["rng_state"] = _get_rng_state()
         checkpoint["dev_metrics"] = self.dev_metrics
+        checkpoint["losses"] = self._losses
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         trainable = {name for name, p in self.named_parameters() if p.requires_grad}
@@ -120,6 +128,7 @@ class DualEncoderModule(L.LightningModule):
             raise RuntimeError(f"checkpoint lacks {len(missing)} adapter weights (e.g. {missing[0]}); it belongs to another model or LoRA setting")
         self._rng_to_restore = checkpoint.get("rng_state")
         self.dev_metrics = list(checkpoint.get("dev_metrics", []))
+        self._losses = {int(k): list(v) for k, v in checkpoint.get("losses", {}).items()}
 
 
 def _get_rng_state() -> dict[str, Any]:

@@ -73,6 +73,7 @@ def adapter_weights(adapter_set: AdapterSet, name: str = "global") -> dict[str, 
     return load_file(str(adapter_set.adapters[name] / "adapter_model.safetensors"))
 
 
+@pytest.mark.slow  # three short trainings each: ~35 s on a loaded 2-core CPU
 @pytest.mark.parametrize(("accumulate", "every", "crash"), [(1, 3, 7), (2, 2, 3)])
 def test_resumed_run_ends_with_the_same_adapter(tmp_path: Path, tiny_bert: Path, artifact, accumulate: int, every: int, crash: int) -> None:
     ds = tiny_dataset()
@@ -88,6 +89,9 @@ def test_resumed_run_ends_with_the_same_adapter(tmp_path: Path, tiny_bert: Path,
     assert resumed.dir.name == straight.dir.name
     assert resumed.metadata["adapters"]["global"]["resumed"] is True
     assert resumed.metadata["adapters"]["global"]["steps"] == steps
+    curve_a, curve_b = (x.metadata["adapters"]["global"]["loss_curve"] for x in (straight, resumed))
+    assert [p["step"] for p in curve_a] == [p["step"] for p in curve_b] == list(range(steps))
+    assert [p["loss"] for p in curve_b] == pytest.approx([p["loss"] for p in curve_a], abs=1e-6)
     a, b = adapter_weights(straight), adapter_weights(resumed)
     assert a.keys() == b.keys() and len(a) > 0
     for key in a:
@@ -105,6 +109,7 @@ def test_resume_from_an_older_checkpoint_would_differ(tmp_path: Path, tiny_bert:
     assert max((a[k] - b[k]).abs().max().item() for k in a) > 1e-4
 
 
+@pytest.mark.slow
 def test_finished_set_is_reused_and_logged(tmp_path: Path, tiny_bert: Path, artifact) -> None:
     from lightning.pytorch.loggers import CSVLogger
 
