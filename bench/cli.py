@@ -63,6 +63,31 @@ def fail(error: TeamformError) -> None:
     sys.exit(error.exit_code)
 
 
+# Hydra's flags that take a value (argparse cannot mix them between positional overrides).
+VALUE_FLAGS = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
+
+
+def split_flags(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Hydra flags (with their values) first, overrides after, whatever order the user typed.
+
+    Example:
+        >>> split_flags(["data=demo", "--cfg", "job", "seed=1"])
+        (['--cfg', 'job'], ['data=demo', 'seed=1'])
+    """
+    flags, overrides, i = [], [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith("-"):
+            flags.append(arg)
+            if arg in VALUE_FLAGS and i + 1 < len(argv):
+                flags.append(argv[i + 1])
+                i += 1
+        else:
+            overrides.append(arg)
+        i += 1
+    return flags, overrides
+
+
 def hydra_command(name: str, task: Callable, argv: list[str], config_name: str = "config") -> None:
     """Run ``task(cfg)`` as a Hydra app named ``name`` with ``argv`` as its overrides.
 
@@ -78,8 +103,9 @@ def hydra_command(name: str, task: Callable, argv: list[str], config_name: str =
             fail(error)
 
     entry = hydra.main(config_path=str(CONF_DIR), config_name=config_name, version_base="1.3")(guarded)
+    flags, overrides = split_flags(argv)
     saved = sys.argv
-    sys.argv = [f"teamform {name}", *argv, f"hydra.job.name={name}"]
+    sys.argv = [f"teamform {name}", *flags, *overrides, f"hydra.job.name={name}"]
     try:
         entry()
     finally:

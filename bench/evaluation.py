@@ -146,13 +146,30 @@ def evaluate_specs(dataset: Dataset, specs: list[ScorerSpec], settings: EvalSett
         views, view_notes = system_views(scores, settings, grades, judged, with_concat=spec.scorer is not None)
         for view, matrix in views.items():
             name = f"{spec.name}/{view}"
-            values = evaluate_arrays(matrix[judged], grades[judged], list(settings.metrics), employee_ids, settings.unjudged)
+            values = score_view(matrix[judged], grades[judged], list(settings.metrics), employee_ids, settings)
             per_task = {t: {m: float(values[m][i]) for m in values} for i, t in enumerate(evaluated)}
             systems[name] = {"mean": mean(per_task), "per_task": per_task}
             write_run(run_dir / "runs" / system_filename(name), task_ids, employee_ids, matrix, name.replace("/", "__"), settings.trec_depth)
             if view in view_notes:
                 notes[name] = {"fold_weights": view_notes[view], "aspects": chosen}
     return {"systems": systems, "scorers": scorer_info, "notes": notes}
+
+
+def score_view(matrix: np.ndarray, grades: np.ndarray, metrics: list[str], employee_ids: list[str], settings: EvalSettings) -> dict[str, np.ndarray]:
+    """Metric values per task, as trec_eval computes them on the run file (top ``trec_depth``).
+
+    Ranking metrics see the ranking cut at ``eval.trec_depth``, exactly what ``runs/*.trec``
+    holds, so trec_eval on a run file reproduces ``results.json``; AUC uses the scores of every
+    judged candidate (a ROC curve needs them all).
+    """
+    from bench.metrics import Run
+
+    ranking = [m for m in metrics if m != "auc"]
+    cut = Run([str(i) for i in range(len(matrix))], employee_ids, matrix).truncate(settings.trec_depth).scores
+    values = evaluate_arrays(cut, grades, ranking, employee_ids, settings.unjudged) if ranking else {}
+    if "auc" in metrics:
+        values["auc"] = evaluate_arrays(matrix, grades, ["auc"], employee_ids, settings.unjudged)["auc"]
+    return {m: values[m] for m in metrics}
 
 
 def print_table(systems: dict[str, Any], metrics: Sequence[str] = ("ap", "ndcg@1", "ndcg@5", "hit@5", "mrr", "auc")) -> str:

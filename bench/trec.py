@@ -21,15 +21,24 @@ def system_filename(system: str) -> str:
 
 
 def format_run(task_ids: list[str], item_ids: list[str], scores: np.ndarray, run_name: str, depth: int = 100) -> str:
-    """Rows of a TREC run for a ``(n_tasks, n_items)`` score matrix (NaN = not retrieved)."""
+    """Rows of a TREC run for a ``(n_tasks, n_items)`` score matrix (NaN = not retrieved).
+
+    Rows follow trec_eval's own order (:func:`bench.metrics._ranking.trec_order`); scores are
+    written as float32 with 9 significant digits, which round-trips exactly, so trec_eval reading
+    the file ranks the items as the harness did.
+    """
+    from bench.metrics._ranking import trec_order, trec_tiebreak
+
+    order = trec_order(scores, trec_tiebreak(list(item_ids)))[:, :depth]  # (n_tasks, depth)
     lines = []
     for row, task in enumerate(task_ids):
-        values = scores[row]
-        keep = [j for j in range(len(item_ids)) if not math.isnan(values[j])]
-        keep.sort(key=lambda j: item_ids[j], reverse=True)  # ties: employee id descending ...
-        keep.sort(key=lambda j: -values[j])  # ... under a stable sort by score descending
-        for rank, j in enumerate(keep[:depth], start=1):
-            lines.append(f"{task} Q0 {item_ids[j]} {rank} {float(values[j]):.8g} {run_name}")
+        rank = 0
+        for j in order[row]:
+            value = scores[row, j]
+            if math.isnan(value) or value == -math.inf:
+                break
+            rank += 1
+            lines.append(f"{task} Q0 {item_ids[j]} {rank} {np.float32(value):.9g} {run_name}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
