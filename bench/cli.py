@@ -88,6 +88,24 @@ def split_flags(argv: list[str]) -> tuple[list[str], list[str]]:
     return flags, overrides
 
 
+def refuse_secrets(overrides: list[str]) -> None:
+    """Stop when an override sets a key, token or password: Hydra would save it in logs and configs.
+
+    Example:
+        >>> refuse_secrets(["llm.backend.api_key_env=MY_KEY"])  # naming the variable is fine
+    """
+    from bench.errors import ConfigError
+    from bench.redact import SECRET_KEY
+
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        if sep and value and SECRET_KEY.search(key.lstrip("+~")):
+            raise ConfigError(
+                f"{key.lstrip('+~')} is a secret: pass it through an environment variable (e.g. OPENAI_API_KEY), "
+                "not on the command line, where it would be saved in logs and configs"
+            )
+
+
 def hydra_command(name: str, task: Callable, argv: list[str], config_name: str = "config") -> None:
     """Run ``task(cfg)`` as a Hydra app named ``name`` with ``argv`` as its overrides.
 
@@ -104,6 +122,7 @@ def hydra_command(name: str, task: Callable, argv: list[str], config_name: str =
 
     entry = hydra.main(config_path=str(CONF_DIR), config_name=config_name, version_base="1.3")(guarded)
     flags, overrides = split_flags(argv)
+    refuse_secrets(overrides)
     saved = sys.argv
     sys.argv = [f"teamform {name}", *flags, *overrides, f"hydra.job.name={name}"]
     try:
