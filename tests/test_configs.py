@@ -41,6 +41,7 @@ def test_profiles_sweep_existing_experiments_and_overlays_win() -> None:
         assert "baselines" in swept and "ft_full" in swept
     quick = compose_with("profile=quick", "experiment=ft_labels")
     assert quick.scale.employees < 800  # the profile overrides the primary config
+    assert quick.data.n_employees == quick.scale.employees and quick.data.n_eval_tasks == quick.scale.eval_tasks
     assert quick.train.mix == "labels" and quick.job.kind == "train_eval"  # the experiment too
 
 
