@@ -84,8 +84,8 @@ class SimulatedBackend:
         self.tokens_per_char = float(tokens_per_char)
         self.model = (
             f"simulated-v1(seed={self.seed},fpr={self.fpr:g},fnr={self.fnr:g},"
-            f"noise={self.noise:g},distract={self.distractor_rate:g})"
-        )
+            f"noise={self.noise:g},distract={self.distractor_rate:g},data={dataset.hash})"
+        )  # its answers come from this dataset's truth: the call cache must not mix datasets
         self.book = SkillBook(self.truth.skills) if self.truth.skills else None
         self._task_ids: dict[str, str] = {}
         for task in [*dataset.tasks, *dataset.train_tasks]:
