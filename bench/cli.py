@@ -113,22 +113,41 @@ def hydra_command(name: str, task: Callable, argv: list[str], config_name: str =
     """
     import hydra
 
+    from bench.config_errors import config_error, user_cause
+
+    # Hydra's own report of a bad command line is several lines and exit code 1; with
+    # HYDRA_FULL_ERROR=1 it raises instead, and config_error() makes the error one line (exit 2).
+    full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
+
     @functools.wraps(task)
     def guarded(cfg):  # noqa: ANN001 - Hydra passes a DictConfig
         try:
             return task(cfg)
-        except TeamformError as error:
-            fail(error)
+        except Exception as error:  # noqa: BLE001 - user errors become one line, bugs re-raise
+            user_error = user_cause(error) if full_error else config_error(error)
+            if user_error is None:
+                raise
+            fail(user_error)
 
     entry = hydra.main(config_path=str(CONF_DIR), config_name=config_name, version_base="1.3")(guarded)
     flags, overrides = split_flags(argv)
     refuse_secrets(overrides)
-    saved = sys.argv
+    saved = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     sys.argv = [f"teamform {name}", *flags, *overrides, f"hydra.job.name={name}"]
+    os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         entry()
+    except Exception as error:  # noqa: BLE001 - composition errors: one line; bugs keep their traceback
+        user_error = None if full_error else config_error(error)
+        if user_error is None:
+            raise
+        fail(user_error)
     finally:
-        sys.argv = saved
+        sys.argv = saved[0]
+        if saved[1] is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved[1]
 
 
 def main(argv: list[str] | None = None) -> None:

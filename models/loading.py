@@ -76,11 +76,23 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return DTYPES[dtype]
 
 
+def not_found(source: ModelSource, error: OSError) -> ConfigError:
+    """The one-line error for model files that cannot be found or fetched."""
+    reason = " ".join(str(error).split())[:300]
+    return ConfigError(
+        f"model.name_or_path={source.path!r} cannot be loaded ({reason}); give a local model directory, "
+        "a .gguf file or a Hugging Face hub id (with HF_HUB_OFFLINE=1 it must already be in the hub cache)"
+    )
+
+
 def load_tokenizer(source: ModelSource, trust_remote_code: bool, padding_side: str | None):
     """The tokenizer, with a pad token (decoders often lack one: EOS, else UNK, is used)."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(source.path, **source.from_pretrained_kwargs(trust_remote_code))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.path, **source.from_pretrained_kwargs(trust_remote_code))
+    except OSError as error:  # no such directory or hub id, offline without a cached copy
+        raise not_found(source, error) from None
     if padding_side is not None:
         if padding_side not in ("left", "right"):
             raise ConfigError(f"model.padding_side must be left or right, not {padding_side!r}")
@@ -115,6 +127,8 @@ def load_model(
     kwargs = source.from_pretrained_kwargs(trust_remote_code)
     try:
         config = AutoConfig.from_pretrained(source.path, **kwargs, **(model_kwargs or {}))
+    except OSError as error:
+        raise not_found(source, error) from None
     except ValueError as error:
         if trust_remote_code or "trust_remote_code" not in str(error):
             raise

@@ -66,12 +66,46 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object names a key twice (json.loads would silently keep the last value)."""
+
+
 def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj: dict[str, Any] = {}
     for key, value in pairs:
         if key in obj:
-            raise ValueError(f"key {key!r} appears twice")
+            raise _DuplicateKey(f"key {key!r} appears twice")
         obj[key] = value
+    return obj
+
+
+def _parse_json_line(path: Path, number: int, raw: str, example: str) -> Any:
+    """One JSON value of a JSON Lines file; every way it can fail is a :class:`DataError`.
+
+    Besides syntax errors: keys given twice, nesting deeper than Python's recursion limit,
+    integers longer than Python converts (4300 digits), and ``\\u`` escapes of lone UTF-16
+    surrogates, which decode to strings no UTF-8 writer (hashes, tokenizers, files) accepts.
+    """
+    fix = f"write one JSON object per line, e.g. {example}"
+    try:
+        obj = json.loads(raw, object_pairs_hook=_object_without_duplicate_keys)
+        if "\\u" in raw:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except json.JSONDecodeError as error:
+        raise DataError(path, f"invalid JSON ({error.msg} at column {error.colno})", number, fix) from None
+    except _DuplicateKey as error:
+        raise DataError(path, f"invalid JSON object ({error})", number, "keep each key once") from None
+    except RecursionError:
+        raise DataError(path, "JSON nested too deeply to read", number, fix) from None
+    except UnicodeEncodeError as error:
+        raise DataError(
+            path,
+            f"a \\u escape encodes a lone UTF-16 surrogate (U+{ord(error.object[error.start]):04X}), which is not valid text",
+            number,
+            "save the file as UTF-8 text, or escape characters outside the BMP as a surrogate pair",
+        ) from None
+    except ValueError as error:  # e.g. an integer longer than Python converts
+        raise DataError(path, f"invalid JSON value ({error})", number, fix) from None
     return obj
 
 
@@ -93,17 +127,7 @@ def read_jsonl(path: Path, fix_empty: str, example: str) -> tuple[list[tuple[int
         if not raw.strip():
             blank += 1
             continue
-        try:
-            obj = json.loads(raw, object_pairs_hook=_object_without_duplicate_keys)
-        except json.JSONDecodeError as error:
-            raise DataError(
-                path,
-                f"invalid JSON ({error.msg} at column {error.colno})",
-                number,
-                f"write one JSON object per line, e.g. {example}",
-            ) from None
-        except ValueError as error:
-            raise DataError(path, f"invalid JSON object ({error})", number, "keep each key once") from None
+        obj = _parse_json_line(path, number, raw, example)
         if not isinstance(obj, dict):
             raise DataError(
                 path,
