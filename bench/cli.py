@@ -88,6 +88,23 @@ def split_flags(argv: list[str]) -> tuple[list[str], list[str]]:
     return flags, overrides
 
 
+def quiet_libraries() -> None:
+    """Keep the libraries' chatter (tips, loader probes, weight-loading bars) out of the output."""
+    import warnings
+
+    for name in ("lightning.pytorch", "lightning.fabric", "faiss.loader", "httpx", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:  # pragma: no cover - transformers is a dependency
+        pass
+
+
 def refuse_secrets(overrides: list[str]) -> None:
     """Stop when an override sets a key, token or password: Hydra would save it in logs and configs.
 
@@ -121,6 +138,7 @@ def hydra_command(name: str, task: Callable, argv: list[str], config_name: str =
 
     @functools.wraps(task)
     def guarded(cfg):  # noqa: ANN001 - Hydra passes a DictConfig
+        quiet_libraries()
         try:
             return task(cfg)
         except Exception as error:  # noqa: BLE001 - user errors become one line, bugs re-raise
