@@ -13,7 +13,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from bench.io import write_json
+from bench.io import atomic_write_text, write_json
 from bench.runstore import code_version
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,20 @@ def write_grid(grid_dir: Path, provenance: dict[str, Any], expected: int | None 
         results = json.loads(results_file.read_text())
         for system, values in results.get("systems", {}).items():
             lines.append({"job": job["job"], "experiment": job.get("experiment"), "overrides": job.get("overrides", []), "system": system, "mean": values["mean"]})
-    (grid_dir / "results.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    atomic_write_text(grid_dir / "results.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
     grid = {"provenance": provenance, "jobs": jobs}
     write_json(grid_dir / "grid.json", grid)
     return grid
+
+
+def backend_name(config: DictConfig) -> str:
+    """``simulated``, ``openai``, ``local``... from the ``llm=`` config's backend class and model."""
+    target = str(OmegaConf.select(config, "llm.backend._target_", default="") or "")
+    name = target.rsplit(".", 1)[-1].replace("Backend", "").replace("LocalServer", "local").lower() or "?"
+    if name == "openai" and OmegaConf.select(config, "llm.backend.base_url", default=None):
+        name = "openai_compatible"
+    model = OmegaConf.select(config, "llm.backend.model", default=None)
+    return f"{name} ({model})" if model and name != "simulated" else name
 
 
 def provenance(config: DictConfig, started: float, dataset_name: str = "", dataset_hash: str = "") -> dict[str, Any]:
@@ -60,7 +70,7 @@ def provenance(config: DictConfig, started: float, dataset_name: str = "", datas
         "dataset": dataset_name or OmegaConf.select(config, "data._target_", default="").rsplit(".", 1)[-1],
         "dataset_hash": dataset_hash,
         "model": OmegaConf.select(config, "model.name", default="?"),
-        "llm_backend": OmegaConf.select(config, "llm.name", default="?"),
+        "llm_backend": backend_name(config),
         "profile": OmegaConf.select(config, "profile_name", default=None),
         "seeds": OmegaConf.select(config, "seed", default=None),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

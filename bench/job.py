@@ -23,7 +23,8 @@ from bench.data import load_dataset
 from bench.dataset import Dataset
 from bench.errors import ConfigError, TeamformError
 from bench.evaluation import EvalSettings, evaluate_specs, print_table
-from bench.io import write_json
+from bench.grid import backend_name
+from bench.io import atomic_write_text, write_json
 from bench.redact import plain_config
 from bench.runstore import code_version, run_dir
 from bench.scorers import build_scorers
@@ -91,14 +92,14 @@ def write_results(out: Path, cfg: DictConfig, dataset: Dataset, results: dict[st
     results = {
         "dataset": {"name": dataset.name, "hash": dataset.hash},
         "provenance": {"code_version": code_version(), "dataset": dataset.name, "dataset_hash": dataset.hash,
-                       "model": cfg.model.name, "llm_backend": OmegaConf.select(cfg, "llm.backend._target_", default="?").rsplit(".", 1)[-1],
+                       "model": cfg.model.name, "llm_backend": backend_name(cfg),
                        "seeds": cfg.seed, "date": time.strftime("%Y-%m-%d %H:%M:%S")},
         "study": OmegaConf.to_container(cfg.study, resolve=True),
         **results,
         "extras": extras or {},
     }
-    write_json(out / "results.json", results)
-    (out / "config.yaml").write_text(yaml.safe_dump(plain_config(cfg), sort_keys=False))
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(plain_config(cfg), sort_keys=False))
+    write_json(out / "results.json", results)  # last: a run directory with results.json is finished
     return results
 
 
@@ -144,7 +145,7 @@ def run_grid_job(cfg: DictConfig) -> dict[str, Any]:
         write_json(out / "results.json", {"study": OmegaConf.to_container(cfg.study, resolve=True), "systems": {}, "skipped_reason": str(skipped)})
     except Exception as error:  # noqa: BLE001 - a failed job must not stop the grid
         record.update(status="failed", reason=f"{type(error).__name__}: {' '.join(str(error).split())}"[:500])
-        (out / "error.log").write_text(traceback.format_exc())
+        atomic_write_text(out / "error.log", traceback.format_exc())
         log.error("job %s failed: %s (traceback in %s)", out.name, record["reason"], out / "error.log")
     record["wall_s"] = round(time.time() - started, 1)
     write_json(out / "job.json", record)

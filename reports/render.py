@@ -8,6 +8,8 @@ Reads ``grid.json`` (provenance and job statuses) and each job's ``results.json`
 from __future__ import annotations
 
 import csv
+import fnmatch
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -76,7 +78,12 @@ def per_task_vector(system: dict[str, Any], metric: str, tasks: list[str]) -> np
 
 
 def table_rows(jobs: list[Job], section: str) -> list[tuple[Job, str, dict[str, Any]]]:
-    """The (job, system name, system results) pairs an experiment contributes to ``section``."""
+    """The (job, system name, system results) pairs an experiment contributes to ``section``.
+
+    An experiment's ``study.tables[section]`` lists glob patterns: one with a ``/`` matches the
+    whole system name (``minilm/*``), one without matches the view (``condorcet``, ``*``); a
+    pattern starting with ``!`` excludes what it matches.
+    """
     out = []
     for job in jobs:
         views = job.study.get("tables", {}).get(section)
@@ -84,7 +91,10 @@ def table_rows(jobs: list[Job], section: str) -> list[tuple[Job, str, dict[str, 
             continue
         for name, system in job.results.get("systems", {}).items():
             view = name.split("/", 1)[1] if "/" in name else name
-            if "*" in views or view in views:
+            def hit(pattern: str) -> bool:
+                return fnmatch.fnmatchcase(name if "/" in pattern else view, pattern)
+
+            if any(hit(p) for p in views if not p.startswith("!")) and not any(hit(p[1:]) for p in views if p.startswith("!")):
                 out.append((job, name, system))
     return out
 
@@ -155,14 +165,16 @@ def section_table(jobs: list[Job], section: str, reference: tuple[str, dict[str,
 
 
 def provenance_block(provenance: dict[str, Any]) -> str:
-    keys = ("code_version", "dataset", "dataset_hash", "model", "llm_backend", "profile", "seeds", "date", "wall_clock_s", "device")
+    keys = {"code_version": "code version", "dataset": "dataset", "dataset_hash": "dataset hash", "model": "model",
+            "llm_backend": "LLM backend", "profile": "profile", "seeds": "seed", "date": "date", "wall_clock_s": "wall-clock",
+            "device": "device"}
     lines = ["| provenance | |", "|---|---|"]
-    for key in keys:
+    for key, title in keys.items():
         if key in provenance:
             value = provenance[key]
             if key == "wall_clock_s":
                 value = f"{float(value):.0f} s"
-            lines.append(f"| {key.replace('_', ' ')} | {value} |")
+            lines.append(f"| {title} | {value} |")
     return "\n".join(lines)
 
 
@@ -178,7 +190,9 @@ def influence_block(jobs: list[Job], tasks: list[str]) -> str:
                 runs.append((set(spec["subsets"]), per_task_vector(system, KEY_METRIC, tasks), system["mean"].get(KEY_METRIC)))
     if len(runs) < 2:
         return ""
-    lines = [f"| subset | runs with / without | influence on {KEY_METRIC} | p (two-sided t) |", "|---|---:|---:|---:|"]
+    combos = ["| training data | " + f"{KEY_METRIC} |", "|---|---:|"]
+    combos += [f"| {' + '.join(sorted(r[0])) or 'none (base model)'} | {r[2]:.3f} |" for r in runs]
+    lines = ["\n".join(combos), "", f"| subset | runs with / without | influence on {KEY_METRIC} | p (two-sided t) |", "|---|---:|---:|---:|"]
     for subset in ("labels", "curriculums", "negatives"):
         with_ = [r for r in runs if subset in r[0]]
         without = [r for r in runs if subset not in r[0]]
@@ -189,6 +203,7 @@ def influence_block(jobs: list[Job], tasks: list[str]) -> str:
         diff = diff[~np.isnan(diff)]
         p = significance.paired_t_test(diff, np.zeros_like(diff)) if len(diff) >= 3 else float("nan")
         lines.append(f"| {subset} | {len(with_)} / {len(without)} | {influence:+.4f} | {p:.3g} |")
+    lines += ["", "Negatives alone add no positive pairs to train on, so that run is the base model."]
     return "\n".join(lines)
 
 
@@ -238,10 +253,11 @@ def render_report(directory: str | Path, show_examples: bool = False) -> Path:
             out += [f"![{key}]({images[key].relative_to(directory).as_posix()})", ""]
     out += ["The same numbers are in `results.csv`; per-task values are in each job's `results.json`.", ""]
     if records:
-        with (directory / "results.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(records[0]))
-            writer.writeheader()
-            writer.writerows(records)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        atomic_write_text(directory / "results.csv", buffer.getvalue())
     path = directory / "REPORT.md"
     atomic_write_text(path, "\n".join(out))
     return path
