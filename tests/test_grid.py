@@ -1,0 +1,108 @@
+"""`teamform grid` end to end on a tiny profile, through the submitit local launcher.
+
+One job is broken on purpose (an experiment naming an unknown encoder): the others finish and
+the report lists the failure. The report's numbers are the ones in `results.jsonl`; every job
+has its own W&B offline run with `eval/...` keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TINY = ["scale.employees=30", "scale.eval_tasks=6", "scale.train_tasks=12", "scale.judged_pairs=40",
+        "train.max_steps=2", "train.batch_size=4", "synth.n_labels=20", "synth.n_brainstorms=1"]
+
+BROKEN = """# @package _global_
+job:
+  kind: eval
+eval:
+  encoders: [no_such_encoder]
+study:
+  label: broken
+  tables: {rq1: ["*"]}
+"""
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    tmp = tmp_path_factory.mktemp("grid")
+    extra = tmp / "conf" / "experiment"
+    extra.mkdir(parents=True)
+    (extra / "broken.yaml").write_text(BROKEN)
+    env = {**os.environ, "TEAMFORM_OUTPUTS": str(tmp / "out"), "TEAMFORM_CACHE": str(tmp / "cache"), "WANDB_MODE": "offline"}
+    env.pop("OPENAI_API_KEY", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "grid", "profile=quick", "logger=wandb", "hydra/launcher=submitit_local",
+         "hydra.launcher.timeout_min=20", f"hydra.searchpath=[file://{tmp / 'conf'}]", "experiment=baselines,ft_full,broken", *TINY],
+        capture_output=True, text=True, env=env, timeout=1500,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return Path(proc.stdout.strip().splitlines()[-1]), proc
+
+
+@pytest.mark.slow
+def test_grid_writes_its_directory_and_lists_the_failed_job(grid) -> None:
+    grid_dir, _ = grid
+    for name in ("grid.json", "results.jsonl", "REPORT.md", "results.csv"):
+        assert (grid_dir / name).exists(), name
+    jobs = {j["experiment"]: j for j in json.loads((grid_dir / "grid.json").read_text())["jobs"]}
+    assert jobs["baselines"]["status"] == "ok" and jobs["ft_full"]["status"] == "ok"
+    assert jobs["broken"]["status"] == "failed" and "no_such_encoder" in jobs["broken"]["reason"]
+    report = (grid_dir / "REPORT.md").read_text()
+    assert "## Failed and skipped jobs" in report and "| broken | failed |" in report
+    assert "## RQ1" in report and "## RQ3" in report
+
+
+@pytest.mark.slow
+def test_report_numbers_match_results_jsonl(grid) -> None:
+    grid_dir, _ = grid
+    means = {}
+    for line in (grid_dir / "results.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        means[row["system"]] = row["mean"]
+    report = (grid_dir / "REPORT.md").read_text()
+    rq1 = report.split("## RQ1")[1].split("\n## ")[0]
+    checked = 0
+    for line in rq1.splitlines():
+        match = re.match(r"\| (?:[^|:]+: )?(\S+?)(?: \(ref\.\))? \| (.+)", line)
+        if not match or match.group(1) not in means:
+            continue
+        cells = [c.strip().strip("*†‡") for c in match.group(2).split("|")]
+        for metric, cell in zip(("ap", "ndcg@1", "ndcg@5", "hit@5", "mrr", "auc"), cells, strict=False):
+            assert float(cell) == pytest.approx(means[match.group(1)][metric], abs=5e-4), (match.group(1), metric)
+            checked += 1
+    assert checked >= 6 * 4
+
+
+@pytest.mark.slow
+def test_one_wandb_run_per_job_with_eval_keys(grid) -> None:
+    grid_dir, _ = grid
+    for job in ("0", "1"):
+        runs = list((grid_dir / job).rglob("run-*.wandb"))
+        assert runs, f"job {job} has no W&B offline run"
+        assert any(b"eval/" in r.read_bytes() for r in runs)
+
+
+@pytest.mark.slow
+def test_a_repeated_grid_reuses_the_cache(grid, tmp_path: Path) -> None:
+    grid_dir, first = grid
+    results = json.loads((grid_dir / "1" / "results.json").read_text())
+    assert results["extras"]["adapter_set"]
+    # the adapter set of ft_full was trained in this grid; a second grid reuses it
+    env = {**os.environ, "TEAMFORM_OUTPUTS": str(tmp_path / "out"), "TEAMFORM_CACHE": str(grid_dir.parents[2] / "cache")}
+    env.pop("OPENAI_API_KEY", None)
+    proc = subprocess.run([sys.executable, "-m", "bench.cli", "grid", "profile=quick", "logger=none", "experiment=ft_full", *TINY],
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    again = Path(proc.stdout.strip().splitlines()[-1])
+    second = json.loads((again / "0" / "results.json").read_text())
+    assert second["extras"]["adapter_reused"] is True
+    assert second["extras"]["adapter_set"] == results["extras"]["adapter_set"]
+    assert second["systems"]["minilm+lora-global-full/condorcet"]["mean"] == results["systems"]["minilm+lora-global-full/condorcet"]["mean"]
