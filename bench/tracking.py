@@ -7,9 +7,12 @@ removed), and image files the harness rendered. Employee text never reaches it.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from pathlib import Path
 from typing import Any
+
+from bench.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +57,11 @@ class CsvTracker(NullTracker):
                 writer.writerow([step if step is not None else "", key, value])
 
     def log_table(self, key: str, columns: list[str], rows: list[list[Any]]) -> None:
-        with (self.run_dir / f"{key.replace('/', '_')}.csv").open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            writer.writerows(rows)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        atomic_write_text(self.run_dir / f"{key.replace('/', '_')}.csv", buffer.getvalue())
 
 
 class WandbTracker(NullTracker):

@@ -5,6 +5,7 @@ Every plot is drawn from numbers stored in the jobs' ``results.json`` (``extras`
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,17 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bench.io import atomic_write_bytes  # noqa: E402
 from reports.study import KEY_METRIC, METRIC_TITLES  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:  # noqa: ANN001
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=110, format="png")
     plt.close(fig)
-    return path
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def main_comparison(directory: Path, jobs: list, reference: tuple[str, dict] | None) -> Path | None:

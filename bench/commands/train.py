@@ -8,7 +8,6 @@ interruption resumes from the last checkpoint; after a finished run it reuses th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
@@ -17,6 +16,7 @@ from omegaconf import DictConfig
 from bench.cli import hydra_command
 from bench.data import load_dataset
 from bench.errors import ConfigError
+from bench.io import atomic_write_text, write_json
 from bench.redact import plain_config
 from bench.runstore import run_dir
 
@@ -65,8 +65,8 @@ def run(cfg: DictConfig) -> tuple[dict, dict]:
         dev = info["dev_metrics"][-1] if info.get("dev_metrics") else {}
         shown = " ".join(f"dev/{k}={v:.4f}" for k, v in dev.items() if k != "epoch")
         print(f"  {name:<14} steps={info['steps']:<6} pairs={sum(v for k, v in info['pairs'].items() if k.endswith('_pairs'))} {shown}")
-    (out / "config.yaml").write_text(yaml.safe_dump(plain_config(cfg), sort_keys=False))
-    (out / "adapters.json").write_text(json.dumps({"dir": str(adapters.dir), "key": adapters.dir.name}, indent=2) + "\n")
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(plain_config(cfg), sort_keys=False))
+    write_json(out / "adapters.json", {"dir": str(adapters.dir), "key": adapters.dir.name})
     print(adapters.dir)
     return meta, {"adapters": adapters, "dir": adapters.dir}
 
