@@ -79,11 +79,42 @@ def provenance(config: DictConfig, started: float, dataset_name: str = "", datas
     }
 
 
+def check_before_start(config: DictConfig) -> None:
+    """Refuse to start a grid whose training data overlaps its evaluation tasks.
+
+    Checks the dataset's seed tasks and, with ``train.synth_dir``, the given synthetic artifact's
+    tasks; ``job.allow_leakage=true`` turns the check off. Artifacts the grid synthesises itself
+    are checked by each job before training (:func:`bench.study_jobs.artifact_for`).
+
+    Raises:
+        bench.errors.ConfigError: naming the overlap (ids only) and the override.
+    """
+    from bench.data import load_dataset
+    from bench.job import check_leakage, check_synthetic_leakage
+
+    if OmegaConf.select(config, "job.allow_leakage", default=False):
+        return
+    dataset = load_dataset(config.data)
+    check_leakage(config, dataset)
+    synth_dir = OmegaConf.select(config, "train.synth_dir", default=None)
+    if synth_dir:
+        from data_synth.artifact import load_artifact
+
+        check_synthetic_leakage(config, dataset, load_artifact(synth_dir))
+
+
 class GridReportCallback(Callback):
     """At the end of a multirun: grid.json, results.jsonl, REPORT.md; print the grid directory."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from bench.cli import fail
+        from bench.errors import TeamformError
+
         self.started = time.time()
+        try:
+            check_before_start(config)
+        except TeamformError as error:  # Hydra turns callback exceptions into warnings: exit here
+            fail(error)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from reports.render import render_report

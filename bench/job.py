@@ -58,6 +58,27 @@ def check_leakage(cfg: DictConfig, dataset: Dataset) -> None:
         raise ConfigError(f"{overlap} training seed task(s) duplicate evaluation tasks (see `teamform data validate`); remove them, or set job.allow_leakage=true to go on anyway")
 
 
+def check_synthetic_leakage(cfg: DictConfig, dataset: Dataset, artifact: Any) -> None:
+    """Refuse to train on synthetic tasks that copy evaluation tasks (``job.allow_leakage``).
+
+    Uses the synthesis leakage guard (equal after normalisation, or word Jaccard at or above
+    ``synth.leakage_threshold``), so an artifact made for this dataset passes, and one made for
+    another dataset or edited by hand (``train.synth_dir``) is checked the same way. Ids only.
+    """
+    from data_synth.stages.tasks import LeakageGuard
+
+    if cfg.job.get("allow_leakage", False):
+        return
+    guard = LeakageGuard(dataset.tasks, float(OmegaConf.select(cfg, "synth.leakage_threshold", default=0.8)))
+    leaked = [t.id for t in artifact.tasks if guard.leaks(t)]
+    if leaked:
+        shown = ", ".join(map(repr, leaked[:5])) + (" ..." if len(leaked) > 5 else "")
+        raise ConfigError(
+            f"{len(leaked)} synthetic training task(s) of {artifact.path} duplicate evaluation tasks ({shown}); "
+            "synthesise the data again for this dataset, or set job.allow_leakage=true to go on anyway"
+        )
+
+
 def start_tracker(cfg: DictConfig, out: Path, job_type: str) -> Any:
     from hydra.utils import instantiate
 

@@ -27,8 +27,12 @@ def artifact_for(cfg: DictConfig, dataset: Dataset) -> Any:
     from data_synth.artifact import load_artifact
     from data_synth.pipeline import ensure_artifact
 
+    from bench.job import check_synthetic_leakage
+
     path = cfg.train.get("synth_dir") or ensure_artifact(cfg, dataset=dataset)
-    return load_artifact(path)
+    artifact = load_artifact(path)
+    check_synthetic_leakage(cfg, dataset, artifact)
+    return artifact
 
 
 def train_settings(cfg: DictConfig, **changes: Any) -> Any:

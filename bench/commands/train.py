@@ -43,12 +43,14 @@ def run(cfg: DictConfig) -> tuple[dict, dict]:
     """
     from hydra.utils import instantiate
 
+    from bench.job import check_synthetic_leakage
     from bench.training import lightning_logger, train_adapter_set
     from data_synth.artifact import load_artifact
 
     dataset = load_dataset(cfg.data)
     settings = instantiate(cfg.train, _convert_="all")
     artifact = load_artifact(synth_artifact_dir(cfg, dataset))
+    check_synthetic_leakage(cfg, dataset, artifact)  # job.allow_leakage=true skips it
     tracker = instantiate(cfg.logger)
     out = run_dir()
 
