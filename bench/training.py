@@ -172,7 +172,7 @@ def train_adapter(
     if trainer.is_global_zero:
         tmp = root / f".{adapter_dirname(name)}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        encoder.model.save_pretrained(str(tmp))  # adapter_model.safetensors + adapter_config.json
+        encoder.model.save_pretrained(str(tmp), safe_serialization=True)  # adapter_model.safetensors + adapter_config.json
         write_json(tmp / "result.json", result)
         os.replace(tmp, out)
     _finish_logger(trainer)

@@ -85,6 +85,14 @@ def not_found(source: ModelSource, error: OSError) -> ConfigError:
     )
 
 
+def needs_remote_code(source: ModelSource) -> ConfigError:
+    """The error for a model whose repository code would have to run (``trust_remote_code``)."""
+    return ConfigError(
+        f"model {source.path} only loads with its repository's own Python code; read that code, and if "
+        "you trust it set model.trust_remote_code=true"
+    )
+
+
 def load_tokenizer(source: ModelSource, trust_remote_code: bool, padding_side: str | None):
     """The tokenizer, with a pad token (decoders often lack one: EOS, else UNK, is used)."""
     from transformers import AutoTokenizer
@@ -93,6 +101,10 @@ def load_tokenizer(source: ModelSource, trust_remote_code: bool, padding_side: s
         tokenizer = AutoTokenizer.from_pretrained(source.path, **source.from_pretrained_kwargs(trust_remote_code))
     except OSError as error:  # no such directory or hub id, offline without a cached copy
         raise not_found(source, error) from None
+    except ValueError as error:
+        if trust_remote_code or "trust_remote_code" not in str(error):
+            raise
+        raise needs_remote_code(source) from None
     if padding_side is not None:
         if padding_side not in ("left", "right"):
             raise ConfigError(f"model.padding_side must be left or right, not {padding_side!r}")
@@ -132,10 +144,7 @@ def load_model(
     except ValueError as error:
         if trust_remote_code or "trust_remote_code" not in str(error):
             raise
-        raise ConfigError(
-            f"model {source.path} only loads with its repository's own Python code; read that code, and if "
-            "you trust it set model.trust_remote_code=true"
-        ) from None
+        raise needs_remote_code(source) from None
     cls = AutoModelForTextEncoding if getattr(config, "is_encoder_decoder", False) else AutoModel
     extra: dict[str, Any] = {"attn_implementation": "eager"} if eager_attention else {}
     return cls.from_pretrained(source.path, config=config, dtype=dtype, **kwargs, **extra)
@@ -175,9 +184,14 @@ def attach_adapter(model: torch.nn.Module, adapter: str, merge: bool) -> torch.n
     """Load a PEFT adapter directory onto ``model``; merged into the weights for inference."""
     if not (Path(adapter) / "adapter_config.json").is_file():
         raise ConfigError(f"model.adapter: {adapter} has no adapter_config.json; point it at a saved PEFT adapter directory")
+    if not (Path(adapter) / "adapter_model.safetensors").is_file():
+        raise ConfigError(
+            f"model.adapter: {adapter} has no adapter_model.safetensors; adapters are loaded from safetensors only "
+            "(pickled .bin weights can run code when loaded): save it with save_pretrained(safe_serialization=True)"
+        )
     from peft import PeftModel
 
-    peft_model = PeftModel.from_pretrained(model, adapter)
+    peft_model = PeftModel.from_pretrained(model, adapter)  # reads adapter_model.safetensors (checked above)
     return peft_model.merge_and_unload() if merge else peft_model
 
 
