@@ -251,6 +251,10 @@ def render_report(directory: str | Path, show_examples: bool = False) -> Path:
     for key in ("main", "eureka", "training"):
         if key in images:
             out += [f"![{key}]({images[key].relative_to(directory).as_posix()})", ""]
+    if show_examples:  # personal data, only when asked (the banner at the top says so)
+        from reports.examples import examples_section
+
+        out += examples_section(directory, jobs)
     out += ["The same numbers are in `results.csv`; per-task values are in each job's `results.json`.", ""]
     if records:
         buffer = io.StringIO()
