@@ -30,6 +30,7 @@ def format_run(task_ids: list[str], item_ids: list[str], scores: np.ndarray, run
     from bench.metrics._ranking import trec_order, trec_tiebreak
 
     order = trec_order(scores, trec_tiebreak(list(item_ids)))[:, :depth]  # (n_tasks, depth)
+    run_name = "_".join(run_name.split())  # one field: aspect names may hold spaces
     lines = []
     for row, task in enumerate(task_ids):
         rank = 0

@@ -89,7 +89,9 @@ def check_consistent(dataset: Dataset) -> None:
     for task, labels in dataset.qrels.items():
         assert task in task_ids
         assert set(labels) <= known and all(isinstance(g, int) and g >= 0 for g in labels.values())
-    assert all(a.strip() for a in dataset.aspects)
+    from bench.data.records import reserved_aspect_names
+
+    assert all(a.strip() and a.isprintable() and a not in reserved_aspect_names() for a in dataset.aspects)
     assert any(e.aspects for e in dataset.employees)
     for e in dataset.employees:
         assert set(e.aspects) <= set(dataset.aspects) and all(isinstance(t, str) and t.strip() for t in e.aspects.values())
@@ -294,6 +296,27 @@ def test_huge_fields_load() -> None:
     assert dataset is not None and len(dataset.employees[-1].aspects["role"]) == len(big)
     dataset = fuzz({"employees.csv": csv.encode()})
     assert dataset is not None and len(dataset.employees[-1].aspects["role"]) == len(big)
+
+
+@pytest.mark.parametrize(("header", "fragment"), [("id,role,a\tb", "control character"), ("id,role,borda", "name of a view"),
+                                                  ("id,role,concat", "name of a view")])
+def test_aspect_names_that_would_break_system_and_file_names(header: str, fragment: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = write_dir(Path(tmp) / "d", {"employees.csv": f"{header}\ne1,x,y\ne2,z,w\n3,u,v\n".encode()})
+        with pytest.raises(DataError, match=rf"employees.csv:1: .*{fragment}"):
+            load_custom(root)
+        root = write_dir(Path(tmp) / "j", {"employees.jsonl": b'{"id": "e1", "aspects": {"role": "a", "weighted_rrf": "b"}}\n'})
+        with pytest.raises(DataError, match=r"employees.jsonl:1: .*name of a view"):
+            load_custom(root)
+
+
+def test_run_names_with_spaces_stay_one_trec_field() -> None:
+    import numpy as np
+
+    from bench.trec import format_run
+
+    text = format_run(["t1"], ["e1", "e2"], np.array([[0.5, 0.25]]), "bm25__job title", depth=10)
+    assert [len(line.split()) for line in text.splitlines()] == [6, 6] and text.split()[5] == "bm25__job_title"
 
 
 @pytest.mark.parametrize("name", FILES)

@@ -48,6 +48,27 @@ def _first_seen(path: Path, line: int, ident: str, lines: dict[str, int], what: 
     lines[ident] = line
 
 
+def reserved_aspect_names() -> set[str]:
+    """Names an aspect cannot take: they name other views of a system (``concat``, aggregators)."""
+    from aggregators import AGGREGATORS
+
+    return {"concat", *AGGREGATORS, *(f"weighted_{name}" for name in AGGREGATORS)}
+
+
+def check_aspect_name(path: Path, line: int, name: str) -> None:
+    """An aspect name becomes part of system names, run-file names and W&B keys: printable, not a view's."""
+    if not name.isprintable():
+        raise DataError(
+            path, f"aspect name {name!r} holds a control character (tab, newline, ...)", line,
+            "name every aspect with printable characters",
+        )
+    if name in reserved_aspect_names():
+        raise DataError(
+            path, f"aspect name {name!r} is also the name of a view (the concatenated profile or an aggregator)",
+            line, f"rename the aspect, e.g. {name}_text",
+        )
+
+
 def _note_blank(notes: list[str], path: Path, blank: int) -> None:
     if blank:
         notes.append(f"{path.name}: skipped {blank} blank line(s)")
@@ -93,6 +114,7 @@ def read_employees_jsonl(path: Path, notes: list[str]) -> tuple[list[Employee], 
                 raise DataError(
                     path, f"employee {ident!r} has an aspect with an empty name", line, "name every aspect"
                 )
+            check_aspect_name(path, line, name)
             if text is not None and not isinstance(text, str):
                 raise DataError(
                     path,
@@ -134,6 +156,8 @@ def read_employees_csv(path: Path, notes: list[str]) -> tuple[list[Employee], li
             raise DataError(
                 path, f"column {name!r} appears twice in the header", header_line, "name every column once"
             )
+        if name != "id":
+            check_aspect_name(path, header_line, name)
         seen[name] = number
     if len(header) == 1:
         raise DataError(
