@@ -15,6 +15,13 @@ from pathlib import Path
 from typing import Any
 
 
+def _default_mode() -> int:
+    """What ``open(path, "w")`` would give: 0o666 less the umask (mkstemp makes 0o600 files)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes, mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` atomically; ``mode`` (e.g. ``0o600``) sets the permissions."""
     path = Path(path)
@@ -25,8 +32,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, mode: int | None = None) -
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, _default_mode() if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
