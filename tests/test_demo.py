@@ -234,7 +234,7 @@ def test_config_keys_match_the_builder():
 
     for key in keys:
         default = MISSING_ASPECTS if key == "missing_aspects" else params[key].default
-        assert OmegaConf.to_container(cfg)[key] == default, key
+        assert OmegaConf.to_container(cfg, resolve=True)[key] == default, key
 
 
 def test_hydra_instantiates_a_small_demo():
