@@ -104,7 +104,7 @@ class DualEncoderModule(L.LightningModule):
 
     # ---- development metrics ----------------------------------------------------------------
     def on_train_epoch_end(self) -> None:
-        if self.dev_eval is None:
+        if self.dev_eval is None or not self.trainer.is_global_zero:  # rank 0 evaluates; the others wait
             return
         metrics = {k: float(v) for k, v in self.dev_eval(self.encoder).items()}
         metrics["epoch"] = float(self.current_epoch)

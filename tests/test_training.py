@@ -159,3 +159,16 @@ def test_specialised_mode_trains_one_adapter_per_aspect(tmp_path: Path, tiny_ber
 def test_global_adapter_serves_every_view(tmp_path: Path, tiny_bert: Path, artifact) -> None:
     result = train_adapter_set(tiny_dataset(), artifact, encoder_factory(tiny_bert), settings(max_steps=1, epochs=1), tmp_path)
     assert result.adapter_for("role") == result.adapter_for("concat") == result.adapters["global"]
+
+
+def test_lightning_logger_follows_the_tracker(tmp_path: Path) -> None:
+    from lightning.pytorch.loggers import CSVLogger, WandbLogger
+
+    from bench.tracking import CsvTracker, NullTracker, WandbTracker
+    from bench.training import lightning_logger
+
+    wandb = lightning_logger(WandbTracker(project="p", mode="offline", dir=str(tmp_path)), tmp_path, "train-global", "k")
+    assert isinstance(wandb, WandbLogger) and wandb._wandb_init["mode"] == "offline"
+    assert wandb._wandb_init["project"] == "p" and wandb._wandb_init["job_type"] == "train"
+    assert isinstance(lightning_logger(CsvTracker(), tmp_path, "train-global"), CSVLogger)
+    assert lightning_logger(NullTracker(), tmp_path, "train-global") is False
