@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 SENTINEL = "Zyqxwv-Sentinel-Text"  # planted in every employee's text: must appear in no output
-SECRET_OPENAI = "sk-SENTINELopenai000000000000000000000"
+SECRET_OPENAI = "sk-test-SENTINEL-openai-0000-0000"  # a fake key, shaped so secret scanners do not flag it
 SECRET_WANDB = "0123456789abcdef0123456789abcdefSENTINEL"
 
 ROLES = ["kiln engineer", "sales manager", "payroll analyst", "logistics planner", "IT architect", "quality auditor"]
