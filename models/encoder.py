@@ -1,9 +1,11 @@
 """A text encoder over any Hugging Face model: queries and employee documents to unit vectors.
 
 Built from plain values by a ``conf/model/*.yaml`` preset (``_target_: models.encoder.Encoder``).
-Inference tokenises all texts once without padding, sorts them by token length (longest first),
-pads each batch only to its own longest text and runs under :func:`torch.inference_mode`;
-:meth:`Encoder.embed` is the same forward with gradients, for LoRA training.
+Inference tokenises all texts once without padding, cuts the texts, sorted by token length, into
+batches that waste few padding tokens (:func:`models.batching.length_batches`), pads each batch only
+to its own longest text and runs under :func:`torch.inference_mode`. :meth:`Encoder.embed` is the
+same forward with gradients, for LoRA training: it re-splits a padded training batch the same way
+before the forward pass, so short texts do not pay for the longest one.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from tqdm.auto import tqdm
 from bench.errors import ConfigError
 from bench.io import content_key
 from models import bundled
+from models.batching import default_overhead, length_batches
 from models.loading import (
     ModelSource,
     attach_adapter,
@@ -61,7 +64,9 @@ class Encoder:
         document_prefix: a plain prefix for documents (``"passage: "`` for e5).
         max_query_length: tokens kept of a query (longer ones are truncated).
         max_doc_length: tokens kept of a document.
-        batch_size: texts per forward pass.
+        batch_size: the most texts per forward pass. Texts are sorted by token length and cut
+            into runs of at most this many that minimise padded tokens, so long outliers get
+            small batches of their own (:func:`models.batching.length_batches`).
         dtype: ``auto`` (bf16, else fp16, on GPU; fp32 on CPU) or ``float32 | bfloat16 | float16``.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:1``...
         trust_remote_code: run the model repository's own Python code. Off unless a preset
@@ -77,6 +82,8 @@ class Encoder:
         model_kwargs: extra model-config values (e.g. stella's ``unpad_inputs: false``).
         name: the short name used in system names (``minilm``, ``stella``...).
         progress: show a progress bar; ``None`` shows it on a terminal for 4+ batches.
+        batch_overhead_tokens: what one more forward pass costs, in padded tokens, when cutting
+            texts into batches; ``None`` = the device's default (64 on a CPU, 2048 on a GPU).
 
     Example:
         >>> enc = Encoder("bundled:minilm", max_doc_length=256)  # doctest: +SKIP
@@ -107,6 +114,7 @@ class Encoder:
         model_kwargs: Mapping[str, Any] | None = None,
         name: str | None = None,
         progress: bool | None = None,
+        batch_overhead_tokens: int | None = None,
     ) -> None:
         if query_instruction and query_prefix:
             raise ConfigError("model: set query_instruction or query_prefix, not both")
@@ -127,6 +135,7 @@ class Encoder:
         self.dense_folder, self.model_kwargs = dense, dict(model_kwargs or {})
         self.name = name or _default_name(name_or_path, self.source)
         self.progress = progress
+        self.batch_overhead = int(default_overhead(self.device.type) if batch_overhead_tokens is None else batch_overhead_tokens)
         self._model: torch.nn.Module | None = None
         self._dense: torch.nn.Module | None = None
 
@@ -214,7 +223,9 @@ class Encoder:
         """Forward one padded batch to sentence vectors, with gradients when enabled.
 
         ``pool(last hidden states)`` (ATA: with the last layer's attention, ``002_...`` eq.
-        3-5), then the optional Dense head, then L2 normalisation when :attr:`normalize`.
+        3-5), then the optional Dense head, then L2 normalisation when :attr:`normalize`. The rows
+        are first cut into length buckets (:func:`models.batching.length_batches`), each trimmed
+        to its own longest text; the vectors come back in the batch's row order.
 
         Args:
             batch: ``input_ids`` and ``attention_mask`` ``(batch, seq)`` (from :meth:`tokenize`).
@@ -222,6 +233,27 @@ class Encoder:
         Returns:
             ``(batch, dim)`` float32 vectors on :attr:`device`.
         """
+        lengths = batch["attention_mask"].sum(dim=1).cpu().numpy()  # (batch,)
+        budget = max(int(lengths.max(initial=1)) * len(lengths), 1)  # the padded batch as it came
+        groups = length_batches(lengths, max_tokens=budget, overhead=self.batch_overhead)
+        if len(groups) <= 1:
+            return self._forward(self._trim(batch, None, int(lengths.max(initial=1))))
+        parts = [self._forward(self._trim(batch, torch.from_numpy(rows), int(lengths[rows].max()))) for rows in groups]
+        inverse = torch.from_numpy(np.argsort(np.concatenate(groups))).to(self.device)  # (batch,)
+        return torch.cat(parts)[inverse]  # (batch, dim), back in row order
+
+    def _trim(self, batch: Mapping[str, torch.Tensor], rows: torch.Tensor | None, width: int) -> dict[str, torch.Tensor]:
+        """Rows ``rows`` (``None``: all) of a padded batch, cut to ``width`` token positions."""
+        left = self.tokenizer.padding_side == "left"
+        out = {}
+        for key, value in batch.items():
+            if value.dim() == 2:  # (batch, seq)
+                value = value[:, value.shape[1] - width :] if left else value[:, :width]
+            out[key] = value if rows is None else value[rows]
+        return out
+
+    def _forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The model, pooling, Dense head and normalisation on one padded batch: ``(batch, dim)``."""
         model = self.model
         inputs = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         if self.pooling == "ata":
@@ -239,29 +271,31 @@ class Encoder:
         return vectors
 
     def encode(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
-        """Embed texts in length-sorted batches; ``(n, dim)`` float32, in the input order."""
+        """Embed texts in length-bucketed batches; ``(n, dim)`` float32, in the input order."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         ids = self._token_ids(self.format(texts, kind), kind)
-        order = np.argsort([-len(x) for x in ids], kind="stable")  # longest first: OOM shows at once
+        batches = self.plan_batches([len(x) for x in ids], kind)  # longest first: OOM shows at once
         model = self.model
         was_training = model.training
         model.eval()
         chunks: list[torch.Tensor] = []
-        n_batches = -(-len(texts) // self.batch_size)
-        show = self.progress if self.progress is not None else (sys.stderr.isatty() and n_batches >= _PROGRESS_MIN_BATCHES)
+        show = self.progress if self.progress is not None else (sys.stderr.isatty() and len(batches) >= _PROGRESS_MIN_BATCHES)
         try:
             with torch.inference_mode(), tqdm(total=len(texts), unit="text", desc=f"{self.name} {kind}s", disable=not show) as bar:
-                for start in range(0, len(texts), self.batch_size):
-                    rows = order[start : start + self.batch_size]
-                    chunks.append(self.embed(self.collate([ids[i] for i in rows])))
+                for rows in batches:
+                    chunks.append(self._forward(self.collate([ids[i] for i in rows])))
                     bar.update(len(rows))
         finally:
             model.train(was_training)
         out = np.empty((len(texts), chunks[0].shape[1]), dtype=np.float32)
-        out[order] = torch.cat(chunks).cpu().numpy()  # (n, dim), back in input order
+        out[np.concatenate(batches)] = torch.cat(chunks).cpu().numpy()  # (n, dim), back in input order
         return out
+
+    def plan_batches(self, lengths: Sequence[int], kind: Kind = "document") -> list[np.ndarray]:
+        """The batches :meth:`encode` runs for texts of these token counts (index arrays)."""
+        return length_batches(lengths, self.batch_size * self.max_length[kind], self.batch_overhead, max_rows=self.batch_size)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed task queries (instruction / prefix applied): ``(n, dim)`` float32."""
