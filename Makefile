@@ -40,9 +40,11 @@ demo: $(VENV)/.installed-base
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
+# tests/perf is collected only with --benchmark-enable; BENCH_THREADS (default 1) threads per library.
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest tests/perf -q -p no:randomly --benchmark-enable -m perf
-	$(BIN)/python -m tests.perf.table
+	@mkdir -p .benchmarks && rm -f .benchmarks/perf.json
+	$(BIN)/python -m pytest tests/perf -q --benchmark-enable -m perf --benchmark-json=.benchmarks/perf.json; \
+	status=$$?; $(BIN)/python -m tests.perf.table .benchmarks/perf.json; exit $$status
 
 ci-grid: $(VENV)/.installed-dev
 	$(BIN)/teamform grid profile=quick

@@ -1,0 +1,1 @@
+"""Speed benchmarks against peers (``make bench``); not collected by the normal test suite."""
