@@ -92,7 +92,10 @@ def quiet_libraries() -> None:
     """Keep the libraries' chatter (tips, loader probes, weight-loading bars) out of the output."""
     import warnings
 
-    for name in ("lightning.pytorch", "lightning.fabric", "faiss.loader", "httpx", "urllib3"):
+    # Lightning sets its package loggers back to INFO when first imported (lazily, after this), so
+    # its device and tip lines are quieted at the child logger that emits them.
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning.pytorch.utilities.rank_zero",
+                 "lightning.fabric.utilities.rank_zero", "faiss.loader", "httpx", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")

@@ -65,6 +65,8 @@ class TrainSettings:
     label_negatives: bool = True
     max_label_negatives: int = 1
     temperature: float = 0.1
+    max_query_length: int | None = None
+    max_doc_length: int | None = None
     batch_size: int = 24
     accumulate_grad_batches: int = 1
     epochs: int = 1
@@ -92,6 +94,9 @@ class TrainSettings:
         if isinstance(self.lora, dict):
             self.lora = LoraSettings(**self.lora)
         self.negatives.effective_schedule  # noqa: B018 - validates the schedule name
+        for key in ("max_query_length", "max_doc_length"):
+            if getattr(self, key) is not None and int(getattr(self, key)) < 1:
+                raise ConfigError(f"train.{key} must be >= 1 or null (the model's), got {getattr(self, key)}")
         for key in ("batch_size", "accumulate_grad_batches", "checkpoint_every_n_steps"):
             if int(getattr(self, key)) < 1:
                 raise ConfigError(f"train.{key} must be >= 1, got {getattr(self, key)}")
@@ -114,4 +119,13 @@ class TrainSettings:
         parts = {k: _describe(getattr(self, k)) for k in keys}
         if not self.label_negatives:
             parts["max_label_negatives"] = 0
+        for key in ("max_query_length", "max_doc_length"):  # only when set: older adapter keys stay valid
+            if getattr(self, key) is not None:
+                parts[key] = int(getattr(self, key))
         return parts
+
+    def apply_lengths(self, encoder: Any) -> None:
+        """Cut training texts at ``max_query_length`` / ``max_doc_length`` (``None``: the model's)."""
+        for kind, value in (("query", self.max_query_length), ("document", self.max_doc_length)):
+            if value is not None:
+                encoder.max_length[kind] = int(value)

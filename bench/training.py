@@ -134,6 +134,7 @@ def train_adapter(
         torch.set_num_threads(int(settings.num_threads))
     L.seed_everything(settings.seed, workers=True, verbose=False)
     encoder = make_encoder()
+    settings.apply_lengths(encoder)
     encoder.model = apply_lora(encoder.model, settings.lora)
     if settings.gradient_checkpointing:
         enable_gradient_checkpointing(encoder.model)

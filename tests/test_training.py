@@ -172,3 +172,22 @@ def test_lightning_logger_follows_the_tracker(tmp_path: Path) -> None:
     assert wandb._wandb_init["project"] == "p" and wandb._wandb_init["job_type"] == "train"
     assert isinstance(lightning_logger(CsvTracker(), tmp_path, "train-global"), CSVLogger)
     assert lightning_logger(NullTracker(), tmp_path, "train-global") is False
+
+
+def test_training_lengths_cut_training_texts_only(tmp_path: Path, tiny_bert: Path, artifact) -> None:
+    assert "max_doc_length" not in settings().key_parts()  # unset: the keys of earlier adapters stay
+    short = settings(max_doc_length=8, max_query_length=6, max_steps=1, epochs=1)
+    assert short.key_parts()["max_doc_length"] == 8
+    widths = []
+
+    class Widths(Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # noqa: ANN001
+            widths.append((batch["queries"]["input_ids"].shape[1], batch["positives"]["input_ids"].shape[1]))
+
+    result = train_adapter_set(tiny_dataset(), artifact, encoder_factory(tiny_bert), short, tmp_path, callbacks=[Widths()])
+    assert widths and all(q <= 6 and d <= 8 for q, d in widths)
+    assert result.metadata["train"]["max_doc_length"] == 8
+    assert result.metadata["model"]["max_doc_length"] == 64  # the model (and evaluation) keeps its lengths
+    assert result.dir != train_adapter_set(tiny_dataset(), artifact, encoder_factory(tiny_bert), settings(max_steps=1, epochs=1), tmp_path).dir
+    with pytest.raises(ConfigError, match="train.max_doc_length must be >= 1"):
+        settings(max_doc_length=0)
