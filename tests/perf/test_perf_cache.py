@@ -1,8 +1,8 @@
 """Caches: a repeated ``teamform grid`` and a repeated ``teamform eval`` against their first runs.
 
 Each runs two real processes with a fresh ``TEAMFORM_OUTPUTS`` each and one shared
-``TEAMFORM_CACHE``. The grid (quick profile; baselines, the global adapter, the specialised
-adapters; no tracker): the second run reuses the synthetic data, the adapters and every vector,
+``TEAMFORM_CACHE``. The grid (``make demo``'s default profile, three of its experiments:
+baselines, the global adapter, the specialised adapters; no tracker): the second run reuses the synthetic data, the adapters and every vector,
 and must write the same means to ``results.jsonl``. Target (issue 7): the second grid at most 10%
 of the first's wall-clock. The eval (demo, 200 employees, 20 tasks, base MiniLM) is shown without
 a target: it has no training to save, so process start, Hydra and the torch / transformers imports
@@ -66,7 +66,7 @@ def test_repeated_eval_uses_the_cache(benchmark, tmp_path: Path) -> None:
     )
 
 
-GRID_OVERRIDES = ["profile=quick", "experiment=baselines,ft_full,specialised", "logger=none"]
+GRID_OVERRIDES = ["profile=default", "experiment=baselines,ft_full,specialised", "logger=none"]
 
 
 def teamform_grid(work: Path, cache: Path, outputs: Path) -> tuple[float, Path]:
@@ -103,7 +103,7 @@ def test_repeated_grid_reuses_every_cache(benchmark, tmp_path: Path) -> None:
     assert agree, "the repeated grid's results differ from the first run's (or a job failed)"
     share = warm_s / cold_s
     record(
-        benchmark, "cache: repeated `teamform grid` (quick profile: baselines, ft_full, specialised)",
+        benchmark, "cache: repeated `teamform grid` (default profile: baselines, ft_full, specialised)",
         ours=f"{warm_s:.1f} s (second grid: data, adapters, vectors cached)", peer=f"{cold_s:.1f} s (first grid, cold caches)",
         ratio=share, ratio_text=f"{share:.1%} of the first", target=f"<= {TARGET:.0%} of the first", holds=share <= TARGET, agree=agree,
         detail=f"same means for {len(cold)} job x system rows in results.jsonl, {len(jobs)} jobs ok",
