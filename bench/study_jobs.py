@@ -24,10 +24,9 @@ SUBSETS = ("labels", "curriculums", "negatives")
 
 
 def artifact_for(cfg: DictConfig, dataset: Dataset) -> Any:
+    from bench.job import check_synthetic_leakage
     from data_synth.artifact import load_artifact
     from data_synth.pipeline import ensure_artifact
-
-    from bench.job import check_synthetic_leakage
 
     path = cfg.train.get("synth_dir") or ensure_artifact(cfg, dataset=dataset)
     artifact = load_artifact(path)
@@ -60,7 +59,7 @@ def train(cfg: DictConfig, dataset: Dataset, artifact: Any, settings: Any) -> An
 def train_extras(adapters: Any, artifact: Any) -> dict[str, Any]:
     """Numbers about the synthetic data and the training, for the report."""
     curve = []
-    for name, info in adapters.metadata.get("adapters", {}).items():
+    for name in adapters.metadata.get("adapters", {}):
         result_file = adapters.adapters[name] / "result.json"
         if result_file.exists():
             import json

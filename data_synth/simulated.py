@@ -18,8 +18,10 @@ only ``request.payload`` (ids and the texts the pipeline generated earlier) and
 - ``eureka_review``: not served. Its labels have fixed error rates whatever the prompt says, so a
   prompt search has nothing to optimise; the pipeline records Eureka as skipped.
 
-For ``data=onet`` (relevance known, no skill taxonomy) it serves projects, tasks and labels; for
-a stage it cannot serve it raises :class:`bench.errors.TeamformError` saying so.
+For ``data=onet`` (relevance known, no skill taxonomy) curriculums and negatives are excerpts of
+real profiles instead (:mod:`data_synth.simulated_excerpts`): the ideal profile from an owner of
+the task, negatives from non-relevant employees at decreasing closeness in the O*NET-SOC
+hierarchy. For a stage it cannot serve it raises :class:`bench.errors.TeamformError` saying so.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bench.dataset import Dataset, Task
 from bench.errors import ConfigError, TeamformError
 from data_synth.backend import LLMReply, LLMRequest
 from data_synth.schemas import NEGATIVE_FIELDS, NEGATIVE_LEVELS
+from data_synth.simulated_excerpts import excerpt, negative_employees, owner
 from data_synth.simulated_profiles import SkillBook, Style, negative_plan, render_profile
 
 
@@ -95,6 +98,12 @@ class SimulatedBackend:
             self._seed_projects.setdefault(task.project, []).append(task)
         self._project_order = sorted(self._seed_projects)
         random.Random(f"{self.seed}:projects").shuffle(self._project_order)
+        self._aspects = {e.id: e.aspects for e in dataset.employees}
+
+    @property
+    def excerpts(self) -> bool:
+        """Whether profiles are excerpts of real ones (relevance-only truth, e.g. ``data=onet``)."""
+        return (self.book is None or not self.truth.task_needs) and bool(self.truth.relevance)
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -150,7 +159,34 @@ class SimulatedBackend:
         rng = self._rng("ideal", payload["project"], payload["task"])
         return needed, self.book.siblings(needed, 1, rng), Style.draw(rng)
 
+    def _relevant(self, stage: str, payload: dict[str, Any]) -> dict[str, int]:
+        grades = {e: g for e, g in self.truth.relevance.get(self._truth_task(stage, payload), {}).items() if g > 0}
+        if not grades:
+            raise self._cannot(stage, "the task has no relevant employee to write an ideal profile from")
+        return grades
+
+    def _excerpt_curriculum(self, payload: dict[str, Any]) -> dict[str, Any]:
+        grades = self._relevant("curriculum", payload)
+        rng = self._rng("curriculum", payload["project"], payload["task"])
+        source = owner(grades, rng)
+        distractor = None
+        if rng.random() < self.distractor_rate:
+            distractor = self._aspects[rng.choice(sorted(e for e in self._aspects if e not in grades))]
+        return excerpt(self._aspects[source], payload["aspects"], rng, distractor)
+
+    def _excerpt_negatives(self, payload: dict[str, Any]) -> dict[str, Any]:
+        grades = self._relevant("negatives", payload)
+        anchor = owner(grades, self._rng("curriculum", payload["project"], payload["task"]))  # the ideal profile's owner
+        rng = self._rng("negatives", payload["project"], payload["task"])
+        try:
+            chosen = negative_employees(self.dataset, grades, anchor, rng)
+        except ValueError as error:
+            raise self._cannot("negatives", str(error)) from None
+        return {field: excerpt(self._aspects[chosen[NEGATIVE_LEVELS[field]]], payload["aspects"], rng) for field in NEGATIVE_FIELDS}
+
     def _curriculum(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if self.excerpts:
+            return self._excerpt_curriculum(payload)
         needed, goals, style = self._ideal(payload)
         rng = self._rng("curriculum", payload["project"], payload["task"])
         return render_profile(self.book, needed, goals, payload["aspects"], rng, self.noise, self.distractor_rate, style)
@@ -166,6 +202,8 @@ class SimulatedBackend:
         return {"reasoning": reasoning, "label": label}
 
     def _negatives(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if self.excerpts:
+            return self._excerpt_negatives(payload)
         needed, ideal_goals, ideal_style = self._ideal(payload)
         out = {}
         for field in NEGATIVE_FIELDS:
@@ -185,8 +223,8 @@ class SimulatedBackend:
         """
         if stage in ("projects", "tasks") and not self._project_order:
             return self._cannot(stage, "the dataset has no seed tasks (train_tasks) to take projects from").args[0]
-        if stage in ("curriculum", "negatives") and (self.book is None or not self.truth.task_needs):
-            return self._cannot(stage, "the dataset's ground truth has relevance only, no skills to write profiles from").args[0]
+        if stage in ("curriculum", "negatives") and (self.book is None or not self.truth.task_needs) and not self.excerpts:
+            return self._cannot(stage, "the dataset's ground truth has neither skills nor relevance to write profiles from").args[0]
         if stage == "label" and not self.truth.relevance:
             return self._cannot(stage, "the dataset's ground truth has no relevance").args[0]
         return None

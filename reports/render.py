@@ -91,7 +91,8 @@ def table_rows(jobs: list[Job], section: str) -> list[tuple[Job, str, dict[str, 
             continue
         for name, system in job.results.get("systems", {}).items():
             view = name.split("/", 1)[1] if "/" in name else name
-            def hit(pattern: str) -> bool:
+
+            def hit(pattern: str, name: str = name, view: str = view) -> bool:
                 return fnmatch.fnmatchcase(name if "/" in pattern else view, pattern)
 
             if any(hit(p) for p in views if not p.startswith("!")) and not any(hit(p[1:]) for p in views if p.startswith("!")):

@@ -9,7 +9,6 @@ expected value by hand.
 from __future__ import annotations
 
 import csv
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -398,9 +397,7 @@ def _read(name: str) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def onet():
-    start = time.perf_counter()
-    dataset = load_onet(ONET)
-    return dataset, time.perf_counter() - start
+    return load_onet(ONET)
 
 
 @pytest.fixture(scope="session")
@@ -432,7 +429,7 @@ def reference() -> dict:
 
 @needs_onet
 def test_onet_counts(onet, reference) -> None:
-    ds, _ = onet
+    ds = onet
     kept = reference["kept"]
     assert 200 <= len(kept) <= 600 and len(ds.employees) == len(kept) and set(ds.employee_ids) == kept
     assert f"{len(kept)} of {reference['n_zones']} occupations kept (job zone >= 4" in ds.notes[0]
@@ -450,7 +447,7 @@ def test_onet_counts(onet, reference) -> None:
 
 @needs_onet
 def test_onet_zero_leakage(onet) -> None:
-    ds, _ = onet
+    ds = onet
     queries = [t.task for t in ds.tasks + ds.train_tasks]
     texts = [x for e in ds.employees for x in e.aspects.values()]
     assert plain_leaks(queries, texts) == []
@@ -459,7 +456,7 @@ def test_onet_zero_leakage(onet) -> None:
 
 @needs_onet
 def test_onet_grades_owners_2_related_1(onet, reference) -> None:
-    ds, _ = onet
+    ds = onet
     kept, owners, related = reference["kept"], reference["owners"], reference["related"]
     shared = 0
     for t in ds.tasks + ds.train_tasks:
@@ -478,7 +475,7 @@ def test_onet_grades_owners_2_related_1(onet, reference) -> None:
 
 @needs_onet
 def test_onet_hash_is_deterministic_per_seed(onet) -> None:
-    ds, _ = onet
+    ds = onet
     again = load_onet(ONET, seed=0)
     assert again.hash == ds.hash
     other = load_onet(ONET, seed=1)
@@ -502,3 +499,32 @@ def test_onet_config_builds_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     ds = load_dataset(cfg.data)
     assert ds.name == "onet" and len(ds.tasks) == 20 and len(ds.train_tasks) == 10
     assert "occupations kept (job zone >= 5" in ds.notes[0]
+
+
+def test_simulated_backend_writes_onet_curriculums_and_negatives_from_real_profiles(onet) -> None:
+    """The simulated LLM serves every synthesis stage on O*NET (relevance-only truth): excerpts."""
+    import asyncio
+
+    from data_synth.backend import LLMRequest
+    from data_synth.schemas import negatives_schema, profile_schema
+    from data_synth.simulated import SimulatedBackend
+    from data_synth.simulated_excerpts import sentences, soc_closeness
+
+    backend = SimulatedBackend(onet)
+    assert all(backend.cannot_serve(stage) is None for stage in ("projects", "tasks", "curriculum", "label", "negatives"))
+    aspects = tuple(onet.aspects)
+    by_id = {e.id: e.aspects for e in onet.employees}
+    for task in onet.train_tasks[:20]:
+        payload = {"project": task.project, "task": task.task, "aspects": list(aspects)}
+        ideal = asyncio.run(backend.ask(LLMRequest("curriculum", [], profile_schema(aspects), payload))).parsed.model_dump(by_alias=True)
+        grades = onet.truth.relevance[task.id]
+        owners = [e for e, g in grades.items() if g == max(grades.values())]
+        # most of the role sentences come from one owner's real profile
+        role = sentences(ideal["role"])
+        assert max(sum(s in by_id[o].get("role", "") for s in role) for o in owners) >= len(role) - 1
+        negatives = asyncio.run(backend.ask(LLMRequest("negatives", [], negatives_schema(aspects), payload))).parsed
+        hardest, easiest = negatives.most_similar.model_dump(by_alias=True), negatives.least_similar.model_dump(by_alias=True)
+        source = {lvl: next(e for e, a in by_id.items() if set(sentences(p["role"])) <= set(sentences(a.get("role", ""))))
+                  for lvl, p in ((4, hardest), (1, easiest))}
+        assert all(grades.get(e, 0) == 0 for e in source.values())  # negatives are never relevant
+        assert max(soc_closeness(o, source[4]) for o in owners) >= max(soc_closeness(o, source[1]) for o in owners)

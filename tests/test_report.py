@@ -60,12 +60,12 @@ def test_report_tables_marks_failures_and_csv(tmp_path: Path) -> None:
     assert "Reference (best baseline by ndcg@5): `minilm/concat`." in report
     rq1 = report.split("## RQ1")[1].split("## ")[0]
     # fine-tuned row: best in every column, +0.2 over a 0.21 mean baseline, significant both ways
-    line = next(l for l in rq1.splitlines() if "minilm+lora/condorcet" in l)
+    line = next(row for row in rq1.splitlines() if "minilm+lora/condorcet" in row)
     assert line.count("**") == 2 * len(METRICS)
     assert MARK_T in line and MARK_R in line
     expected = (np.mean(np.random.default_rng(0).uniform(0.1, 0.3, size=30)) + 0.2) / (np.mean(np.random.default_rng(0).uniform(0.1, 0.3, size=30)) + 0.01) - 1
     assert f"{expected:+.1%}" in line
-    ref_line = next(l for l in rq1.splitlines() if "minilm/concat (ref.)" in l)
+    ref_line = next(row for row in rq1.splitlines() if "minilm/concat (ref.)" in row)
     assert MARK_T not in ref_line
     assert "| 2 | broken | failed | ConfigError: unknown encoder 'nope' |" in report
     assert "| 3 | eureka | skipped | Eureka needs a real LLM backend |" in report

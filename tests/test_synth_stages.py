@@ -23,7 +23,7 @@ from data_synth.artifact import load_artifact, read_jsonl
 from data_synth.backend import LLMRequest
 from data_synth.client import LLMClient
 from data_synth.pipeline import SynthIncomplete, synthesise
-from data_synth.schemas import RelevanceLabel, profile_schema
+from data_synth.schemas import RelevanceLabel, negatives_schema, profile_schema
 from data_synth.settings import SynthConfig
 from data_synth.simulated import SimulatedBackend
 
@@ -193,29 +193,68 @@ def test_budget_stop_writes_a_valid_partial_artifact_and_rerun_completes(demo: D
         assert read_jsonl(done / name) == read_jsonl(reference.path / name), name
 
 
+def test_simulated_backend_excerpts_profiles_when_truth_is_relevance_only() -> None:
+    employees = [Employee("15-1252.00", {"role": "Writes software. Tests it; ships it."}),
+                 Employee("15-1251.00", {"role": "Programs computers."}), Employee("29-1141.00", {"role": "Nurses patients."})]
+    tasks = [Task("t1", "P", "write the parser")]
+    onet_like = Dataset("onet", employees, tasks, {"t1": {"15-1252.00": 2}}, train_tasks=[Task("s1", "P", "fix it")],
+                        truth=GroundTruth(relevance={"t1": {"15-1252.00": 2}}))
+    backend = SimulatedBackend(onet_like, label_fpr=0.0, label_fnr=0.0)
+    assert backend.excerpts and backend.cannot_serve("curriculum") is None and backend.cannot_serve("negatives") is None
+    payload = {"project": "P", "task": "write the parser", "aspects": ["role"]}
+    reply = asyncio.run(backend.ask(LLMRequest("curriculum", [], profile_schema(("role",)), payload)))
+    owner_sentences = {"Writes software.", "Tests it;", "ships it."}
+    kept = [s for s in owner_sentences if s in reply.parsed.model_dump(by_alias=True)["role"]]
+    assert len(kept) >= 2  # ~70% of the owner's sentences (plus, sometimes, one distractor sentence)
+    negatives = asyncio.run(backend.ask(LLMRequest("negatives", [], negatives_schema(("role",)), payload))).parsed
+    assert negatives.most_similar.model_dump(by_alias=True)["role"] == "Programs computers."  # same broad occupation
+    assert negatives.least_similar.model_dump(by_alias=True)["role"] == "Nurses patients."  # another major group
+    again = asyncio.run(backend.ask(LLMRequest("curriculum", [], profile_schema(("role",)), payload)))
+    assert again.raw == reply.raw  # seeded per request
+
+
+def test_excerpt_and_soc_levels() -> None:
+    import random
+
+    from data_synth.simulated_excerpts import excerpt, negative_employees, sentences, soc_closeness
+
+    assert sentences("A b. C d; e!  F") == ["A b.", "C d;", "e!", "F"]
+    out = excerpt({"role": "One. Two. Three. Four."}, ["role", "goals"], random.Random(0))
+    assert len(sentences(out["role"])) == 3 and set(sentences(out["role"])) <= {"One.", "Two.", "Three.", "Four."}
+    assert out["goals"] == "Not stated."
+    assert [soc_closeness("15-1252.00", b) for b in ("15-1252.01", "15-1251.00", "15-1211.00", "15-2031.00", "29-1141.00", "x")] == [3, 3, 2, 1, 0, 0]
+    ids = ["15-1252.00", "15-1251.00", "15-1299.08", "15-2031.00", "29-1141.00"]
+    ds = Dataset("onet", [Employee(i, {"role": i}) for i in ids], [], {})
+    levels = negative_employees(ds, {"15-1252.00": 2}, "15-1252.00", random.Random(0))
+    assert levels == {4: "15-1251.00", 3: "15-1299.08", 2: "15-2031.00", 1: "29-1141.00"}
+    # a level without candidates falls back to the nearest easier one
+    sparse = Dataset("onet", [Employee(i, {"role": i}) for i in ("15-1252.00", "29-1141.00")], [], {})
+    assert set(negative_employees(sparse, {"15-1252.00": 2}, "15-1252.00", random.Random(0)).values()) == {"29-1141.00"}
+    with pytest.raises(ValueError, match="every employee is relevant"):
+        negative_employees(sparse, {"15-1252.00": 2, "29-1141.00": 1}, "15-1252.00", random.Random(0))
+
+
 def test_simulated_backend_says_which_stage_it_cannot_serve(tmp_path: Path) -> None:
     employees = [Employee("e1", {"role": "welder"}), Employee("e2", {"role": "buyer"})]
     tasks = [Task("t1", "P", "weld the frame")]
-    labels_only = Dataset("onet", employees, tasks, {"t1": {"e1": 2}}, train_tasks=[Task("s1", "P", "weld it")],
-                          truth=GroundTruth(relevance={"t1": {"e1": 2}}))
-    backend = SimulatedBackend(labels_only, label_fpr=0.0, label_fnr=0.0)
-    payload = {"project": "P", "task": "weld the frame", "employee_id": "e1", "prompt_id": "p"}
-    reply = asyncio.run(backend.ask(LLMRequest("label", [], RelevanceLabel, payload)))
-    assert reply.parsed.label == 1
-    request = LLMRequest("curriculum", [], profile_schema(("role",)), {**payload, "aspects": ["role"]})
-    with pytest.raises(TeamformError, match="cannot serve stage 'curriculum' for data=onet"):
+    no_relevance = Dataset("custom", employees, tasks, {"t1": {"e1": 2}}, train_tasks=[Task("s1", "P", "weld it")],
+                           truth=GroundTruth())
+    backend = SimulatedBackend(no_relevance, label_fpr=0.0, label_fnr=0.0)
+    assert "cannot serve stage 'label' for data=custom" in backend.cannot_serve("label")
+    assert "cannot serve stage 'curriculum'" in backend.cannot_serve("curriculum")
+    request = LLMRequest("curriculum", [], profile_schema(("role",)), {"project": "P", "task": "weld the frame", "aspects": ["role"]})
+    with pytest.raises(TeamformError, match="cannot serve stage 'curriculum' for data=custom"):
         asyncio.run(backend.ask(request))
-    assert backend.cannot_serve("label") is None and "cannot serve stage 'negatives'" in backend.cannot_serve("negatives")
     with pytest.raises(TeamformError, match="nothing for Eureka to optimise"):
         asyncio.run(backend.ask(LLMRequest("eureka_review", [], RelevanceLabel, {})))
     # a run asking for a stage it cannot serve fails before touching a finished artifact
     cache = tmp_path
-    directory, _ = run_synth(labels_only, cache, stages=["projects", "tasks", "labels"])
-    assert load_artifact(directory).manifest["complete"] is True and len(load_artifact(directory).labels) == 2
-    with pytest.raises(TeamformError, match="cannot serve stage 'curriculum' for data=onet"):
-        run_synth(labels_only, cache)
+    directory, _ = run_synth(no_relevance, cache, stages=["projects", "tasks"])
     assert load_artifact(directory).manifest["complete"] is True
-    no_truth = dataclasses.replace(labels_only, name="custom", truth=None)
+    with pytest.raises(TeamformError, match="cannot serve stage 'curriculum' for data=custom"):
+        run_synth(no_relevance, cache)
+    assert load_artifact(directory).manifest["complete"] is True
+    no_truth = dataclasses.replace(no_relevance, truth=None)
     with pytest.raises(TeamformError, match="has none"):
         SimulatedBackend(no_truth)
 

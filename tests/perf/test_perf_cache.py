@@ -29,28 +29,33 @@ OVERRIDES = ["scale.employees=200", "scale.eval_tasks=20", "eval.encoders=[base]
 TARGET = 0.10
 
 
-def teamform_eval(work: Path, cache: Path, outputs: Path) -> tuple[float, Path]:
+def teamform(command: str, overrides: list[str], work: Path, cache: Path, outputs: Path) -> tuple[float, Path]:
+    """Run ``teamform COMMAND OVERRIDES`` in a fresh process; ``(seconds, the directory it printed last)``."""
     env = {**os.environ, "TEAMFORM_CACHE": str(cache), "TEAMFORM_OUTPUTS": str(outputs), "HYDRA_FULL_ERROR": "1"}
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "bench.cli", "eval", *OVERRIDES], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run([sys.executable, "-m", "bench.cli", command, *overrides], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=1800)
     seconds = time.perf_counter() - start
     assert done.returncode == 0, done.stderr[-3000:]
-    return seconds, next(outputs.rglob("results.json")).parent
+    return seconds, work / done.stdout.strip().splitlines()[-1]
+
+
+def teamform_eval(work: Path, cache: Path, outputs: Path) -> tuple[float, Path]:
+    return teamform("eval", OVERRIDES, work, cache, outputs)
+
+
+def cold_then_warm(benchmark, tmp_path: Path, command) -> list[tuple[float, Path]]:  # noqa: ANN001
+    """Run ``command(work, cache, outputs)`` twice on one shared cache; pytest-benchmark times the second."""
+    cache = tmp_path / "cache"
+    runs: list[tuple[float, Path]] = []
+    benchmark.pedantic(lambda: runs.append(command(tmp_path, cache, tmp_path / "second")),
+                       setup=lambda: runs.append(command(tmp_path, cache, tmp_path / "first")),
+                       rounds=1, iterations=1, warmup_rounds=0)
+    return runs
 
 
 def test_repeated_eval_uses_the_cache(benchmark, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    runs: list[tuple[float, Path]] = []
-
-    def first() -> None:
-        runs.append(teamform_eval(tmp_path, cache, tmp_path / "first"))
-
-    def second() -> None:
-        runs.append(teamform_eval(tmp_path, cache, tmp_path / "second"))
-
-    benchmark.pedantic(second, setup=first, rounds=1, iterations=1, warmup_rounds=0)
-    (cold_s, cold_dir), (warm_s, warm_dir) = runs
+    (cold_s, cold_dir), (warm_s, warm_dir) = cold_then_warm(benchmark, tmp_path, teamform_eval)
     cold, warm = (json.loads((d / "results.json").read_text()) for d in (cold_dir, warm_dir))
     trec = sorted(p.relative_to(cold_dir) for p in cold_dir.rglob("*.trec"))
     same_runs = trec and all((cold_dir / p).read_bytes() == (warm_dir / p).read_bytes() for p in trec)
@@ -70,28 +75,12 @@ GRID_OVERRIDES = ["profile=default", "experiment=baselines,ft_full,specialised",
 
 
 def teamform_grid(work: Path, cache: Path, outputs: Path) -> tuple[float, Path]:
-    env = {**os.environ, "TEAMFORM_CACHE": str(cache), "TEAMFORM_OUTPUTS": str(outputs), "HYDRA_FULL_ERROR": "1"}
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "bench.cli", "grid", *GRID_OVERRIDES], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=1800)
-    seconds = time.perf_counter() - start
-    assert done.returncode == 0, done.stderr[-3000:]
-    return seconds, Path(done.stdout.strip().splitlines()[-1])
+    return teamform("grid", GRID_OVERRIDES, work, cache, outputs)
 
 
 def test_repeated_grid_reuses_every_cache(benchmark, tmp_path: Path) -> None:
     """The target of issue 7: a repeated grid (synthesis, training, evaluation, report) <= 10%."""
-    cache = tmp_path / "cache"
-    runs: list[tuple[float, Path]] = []
-
-    def first() -> None:
-        runs.append(teamform_grid(tmp_path, cache, tmp_path / "first"))
-
-    def second() -> None:
-        runs.append(teamform_grid(tmp_path, cache, tmp_path / "second"))
-
-    benchmark.pedantic(second, setup=first, rounds=1, iterations=1, warmup_rounds=0)
-    (cold_s, cold_dir), (warm_s, warm_dir) = runs
+    (cold_s, cold_dir), (warm_s, warm_dir) = cold_then_warm(benchmark, tmp_path, teamform_grid)
 
     def means(grid: Path) -> dict[tuple[str, str], dict]:
         rows = [json.loads(line) for line in (grid / "results.jsonl").read_text().splitlines()]
