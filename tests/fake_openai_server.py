@@ -83,7 +83,29 @@ def default_responder(prompt: str, body: dict[str, Any]) -> dict[str, Any]:
     return instance_from_schema(schema)
 
 
-class FakeOpenAIServer:
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 (a free port) for one handler class; stop with ``__exit__``."""
+
+    _httpd: ThreadingHTTPServer | None = None
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+
+    @property
+    def base_url(self) -> str:
+        """The ``/v1`` URL to point the openai SDK at."""
+        assert self._httpd is not None, "start the server with a `with` block"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+
+class FakeOpenAIServer(LoopbackServer):
     """The test server; use as a context manager. See the module docstring for the knobs."""
 
     def __init__(
@@ -112,8 +134,6 @@ class FakeOpenAIServer:
         self.faults: Counter[str] = Counter()  # faults served, by kind
         self.bodies: list[dict[str, Any]] = []
         self.in_flight = 0
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ---------------------------------------------------------------- lifecycle
     def __enter__(self) -> FakeOpenAIServer:
@@ -150,21 +170,8 @@ class FakeOpenAIServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client timed out and left
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
+        self._serve(Handler)
         return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None, "start the server with `with FakeOpenAIServer() as server:`"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
     def wait_idle(self, timeout_s: float = 30.0) -> None:
         """Wait until no request is being answered (e.g. those of a killed client)."""

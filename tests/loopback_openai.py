@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import numpy as np
 
-from tests.fake_openai_server import FakeOpenAIServer
+from tests.fake_openai_server import FakeOpenAIServer, LoopbackServer
 
 
 def vector(text: str, dim: int) -> list[float]:
@@ -26,7 +26,7 @@ def vector(text: str, dim: int) -> list[float]:
     return (v / np.linalg.norm(v)).tolist()
 
 
-class LoopbackOpenAI:
+class LoopbackOpenAI(LoopbackServer):
     """Use as a context manager; :attr:`base_url` is the ``/v1`` URL."""
 
     def __init__(self, dim: int = 16) -> None:
@@ -35,7 +35,6 @@ class LoopbackOpenAI:
         self.tokens: set[str] = set()
         self.embedded = 0
         self.lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
 
     def __enter__(self) -> LoopbackOpenAI:
         server = self
@@ -65,17 +64,5 @@ class LoopbackOpenAI:
                 self.end_headers()
                 self.wfile.write(raw)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._serve(Handler)
         return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
