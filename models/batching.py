@@ -21,17 +21,28 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# Padded-token cost of one more forward pass, by device type. On one CPU core a MiniLM pass runs
-# ~3k tokens/s at any batch size from 256 to 4k tokens (bigger batches run slower: activations
-# leave the cache), so a pass costs little beyond its tokens. On a GPU the fixed launch cost of a
-# pass (~3 ms) is worth thousands of tokens.
+# Padded-token cost of one more forward pass, by device type. On one CPU core a pass costs little
+# beyond its tokens; on a GPU the fixed launch cost of a pass (~3 ms) is worth thousands of tokens.
 OVERHEAD_TOKENS = {"cpu": 64, "cuda": 2048}
 DEFAULT_OVERHEAD = 256
+# The most padded tokens in one inference pass, by device type. On a CPU bigger passes run slower
+# once their activations leave the cache: all-MiniLM-L6-v2 at one thread (this repository's CI
+# machine, 2026-11-22) ran 5,400-5,900 tokens/s in passes of 512-2,048 tokens and 4,700-5,100 in
+# passes of 4,096-8,192; capping the passes of the encoding benchmark at 1,024 took it from 4.61 s
+# to 4.44 s with PyTorch's own linear layers. With prepacked ones (models.prepack), which apply the
+# GELU while the output is in cache, the cap makes no measurable difference (4.1-4.2 s either way)
+# and still bounds the memory of a pass. On a GPU bigger passes only help.
+PASS_TOKENS = {"cpu": 1024}
 
 
 def default_overhead(device_type: str) -> int:
     """The per-pass overhead, in padded tokens, of a device type (``cpu``, ``cuda``...)."""
     return OVERHEAD_TOKENS.get(device_type, DEFAULT_OVERHEAD)
+
+
+def default_pass_tokens(device_type: str) -> int | None:
+    """The most padded tokens per inference pass on a device type (``None``: no cap of its own)."""
+    return PASS_TOKENS.get(device_type)
 
 
 def length_batches(

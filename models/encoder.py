@@ -23,7 +23,8 @@ from tqdm.auto import tqdm
 from bench.errors import ConfigError
 from bench.io import content_key
 from models import bundled
-from models.batching import default_overhead, length_batches
+from models import prepack as packing
+from models.batching import default_overhead, default_pass_tokens, length_batches
 from models.loading import (
     ModelSource,
     attach_adapter,
@@ -84,6 +85,12 @@ class Encoder:
         progress: show a progress bar; ``None`` shows it on a terminal for 4+ batches.
         batch_overhead_tokens: what one more forward pass costs, in padded tokens, when cutting
             texts into batches; ``None`` = the device's default (64 on a CPU, 2048 on a GPU).
+        max_batch_tokens: the most padded token positions in one inference pass; ``None`` = the
+            device's default (1024 on a CPU, where bigger passes run slower; ``batch_size *
+            max length`` elsewhere). A longer text still gets a pass of its own.
+        prepack: run the linear layers through prepacked oneDNN kernels at inference
+            (:mod:`models.prepack`; fp32 on a CPU, same vectors within float rounding). ``None``
+            packs when it applies and the model's linear weights fit in 2 GiB; ``True`` insists.
 
     Example:
         >>> enc = Encoder("bundled:minilm", max_doc_length=256)  # doctest: +SKIP
@@ -115,10 +122,14 @@ class Encoder:
         name: str | None = None,
         progress: bool | None = None,
         batch_overhead_tokens: int | None = None,
+        max_batch_tokens: int | None = None,
+        prepack: bool | None = None,
     ) -> None:
         if query_instruction and query_prefix:
             raise ConfigError("model: set query_instruction or query_prefix, not both")
-        for key, value in (("max_query_length", max_query_length), ("max_doc_length", max_doc_length), ("batch_size", batch_size)):
+        sizes = (("max_query_length", max_query_length), ("max_doc_length", max_doc_length), ("batch_size", batch_size),
+                 ("max_batch_tokens", 1 if max_batch_tokens is None else max_batch_tokens))
+        for key, value in sizes:
             if int(value) < 1:
                 raise ConfigError(f"model.{key} must be a positive integer, not {value!r}")
         self.pool_fn = get_pooling(pooling)
@@ -136,8 +147,11 @@ class Encoder:
         self.name = name or _default_name(name_or_path, self.source)
         self.progress = progress
         self.batch_overhead = int(default_overhead(self.device.type) if batch_overhead_tokens is None else batch_overhead_tokens)
+        self.max_batch_tokens = None if max_batch_tokens is None else int(max_batch_tokens)
+        self.prepack = prepack
         self._model: torch.nn.Module | None = None
         self._dense: torch.nn.Module | None = None
+        self._prepacked: packing.Prepacked | None = None
 
     # ---- lazy loading ------------------------------------------------------------------------
     @cached_property
@@ -147,7 +161,14 @@ class Encoder:
 
     @property
     def model(self) -> torch.nn.Module:
-        """The transformer body, loaded on first use (cache hits never load it)."""
+        """The transformer body, loaded on first use (cache hits never load it), frozen.
+
+        Always the model as loaded: inference kernels that :meth:`encode` packed are undone first,
+        so training can wrap and change it.
+        """
+        if self._prepacked is not None:
+            self._prepacked.undo()
+            self._prepacked = None
         if self._model is None:
             model = load_model(
                 self.source,
@@ -158,7 +179,7 @@ class Encoder:
             )
             if self.adapter:
                 model = attach_adapter(model, self.adapter, self.merge_adapter)
-            self._model = model.to(self.device).eval()
+            self._model = model.to(self.device).eval().requires_grad_(False)  # LoRA adds what trains
             if self.dense_folder:
                 self._dense = load_dense(self.source, self.dense_folder).to(self.device).eval()
         return self._model
@@ -166,7 +187,25 @@ class Encoder:
     @model.setter
     def model(self, model: torch.nn.Module) -> None:
         """Replace the body (e.g. by a PEFT-wrapped one during training)."""
+        if self._prepacked is not None:
+            self._prepacked.undo()
+            self._prepacked = None
         self._model = model
+
+    def _inference_model(self) -> torch.nn.Module:
+        """The body for :meth:`encode`: prepacked (:mod:`models.prepack`) where that applies."""
+        model = self.model if self._prepacked is None else self._model
+        if self._prepacked is not None or self.prepack is False:
+            return model
+        reason = packing.eligible(model, self.device, self.dtype)
+        if reason is None and self.prepack is None and packing.linear_bytes(model) > packing.AUTO_MAX_BYTES:
+            return model  # auto: a second copy of big weights is not worth a few percent
+        if reason is not None:
+            if self.prepack:
+                raise ConfigError(f"model.prepack=true: {reason}; set model.prepack=null to pack only where it applies")
+            return model
+        self._prepacked = packing.prepack(model)
+        return model
 
     @property
     def is_loaded(self) -> bool:
@@ -237,8 +276,9 @@ class Encoder:
         budget = max(int(lengths.max(initial=1)) * len(lengths), 1)  # the padded batch as it came
         groups = length_batches(lengths, max_tokens=budget, overhead=self.batch_overhead)
         if len(groups) <= 1:
-            return self._forward(self._trim(batch, None, int(lengths.max(initial=1))))
-        parts = [self._forward(self._trim(batch, torch.from_numpy(rows), int(lengths[rows].max()))) for rows in groups]
+            return self._forward(self.model, self._trim(batch, None, int(lengths.max(initial=1))))
+        model = self.model
+        parts = [self._forward(model, self._trim(batch, torch.from_numpy(rows), int(lengths[rows].max()))) for rows in groups]
         inverse = torch.from_numpy(np.argsort(np.concatenate(groups))).to(self.device)  # (batch,)
         return torch.cat(parts)[inverse]  # (batch, dim), back in row order
 
@@ -252,9 +292,8 @@ class Encoder:
             out[key] = value if rows is None else value[rows]
         return out
 
-    def _forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def _forward(self, model: torch.nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The model, pooling, Dense head and normalisation on one padded batch: ``(batch, dim)``."""
-        model = self.model
         inputs = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         if self.pooling == "ata":
             out = model(**inputs, output_attentions=True)
@@ -277,7 +316,7 @@ class Encoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         ids = self._token_ids(self.format(texts, kind), kind)
         batches = self.plan_batches([len(x) for x in ids], kind)  # longest first: OOM shows at once
-        model = self.model
+        model = self._inference_model()
         was_training = model.training
         model.eval()
         chunks: list[torch.Tensor] = []
@@ -285,7 +324,7 @@ class Encoder:
         try:
             with torch.inference_mode(), tqdm(total=len(texts), unit="text", desc=f"{self.name} {kind}s", disable=not show) as bar:
                 for rows in batches:
-                    chunks.append(self._forward(self.collate([ids[i] for i in rows])))
+                    chunks.append(self._forward(model, self.collate([ids[i] for i in rows])))
                     bar.update(len(rows))
         finally:
             model.train(was_training)
@@ -295,7 +334,12 @@ class Encoder:
 
     def plan_batches(self, lengths: Sequence[int], kind: Kind = "document") -> list[np.ndarray]:
         """The batches :meth:`encode` runs for texts of these token counts (index arrays)."""
-        return length_batches(lengths, self.batch_size * self.max_length[kind], self.batch_overhead, max_rows=self.batch_size)
+        budget = self.batch_size * self.max_length[kind]
+        if self.max_batch_tokens is not None:
+            budget = self.max_batch_tokens
+        else:
+            budget = min(budget, default_pass_tokens(self.device.type) or budget)
+        return length_batches(lengths, budget, self.batch_overhead, max_rows=self.batch_size)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed task queries (instruction / prefix applied): ``(n, dim)`` float32."""

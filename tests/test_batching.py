@@ -74,9 +74,10 @@ def test_split_embed_equals_one_padded_forward(minilm) -> None:
     assert len(length_batches(lengths, int(lengths.max()) * len(texts), overhead=0)) > 1  # it does split
     minilm.model.eval()
     with torch.no_grad():
-        whole = minilm._forward(batch)  # one pass padded to the longest text
+        whole = minilm._forward(minilm.model, batch)  # one pass padded to the longest text
         split = minilm.embed(batch)
     torch.testing.assert_close(split, whole, atol=1e-5, rtol=0)
+    minilm.model.requires_grad_(True)  # loaded frozen; here the base weights stand in for LoRA's
     vectors = minilm.embed(batch)  # and gradients flow through every bucket
     vectors.sum().backward()
     assert minilm.model.embeddings.word_embeddings.weight.grad is not None

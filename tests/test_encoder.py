@@ -79,13 +79,14 @@ def test_truncation_is_counted(minilm: Encoder) -> None:
     assert minilm.tokenize([LONG])["input_ids"].shape == (1, 256)
 
 
-def test_embed_keeps_gradients(minilm: Encoder) -> None:
-    batch = minilm.tokenize(TEXTS[:2], "query")
-    vectors = minilm.embed(batch)
+def test_embed_keeps_gradients(minilm_dir: Path) -> None:
+    enc = Encoder(str(minilm_dir), max_query_length=256, device="cpu")
+    assert not any(p.requires_grad for p in enc.model.parameters())  # loaded frozen: LoRA adds what trains
+    enc.model.requires_grad_(True)
+    vectors = enc.embed(enc.tokenize(TEXTS[:2], "query"))
     assert vectors.shape == (2, 384) and vectors.requires_grad
     vectors.sum().backward()
-    assert next(minilm.model.parameters()).grad is not None
-    minilm.model.zero_grad(set_to_none=True)
+    assert next(enc.model.parameters()).grad is not None
 
 
 def test_bad_values_name_the_key(minilm_dir: Path) -> None:
