@@ -82,3 +82,34 @@ def test_split_embed_equals_one_padded_forward(minilm) -> None:
     vectors.sum().backward()
     assert minilm.model.embeddings.word_embeddings.weight.grad is not None
     minilm.model.zero_grad(set_to_none=True)
+
+
+def _padded(lengths: np.ndarray, batches: list[np.ndarray]) -> list[int]:
+    return [int(lengths[rows].max()) * len(rows) for rows in batches]
+
+
+def test_cpu_passes_hold_at_most_1024_padded_tokens(minilm_dir: Path) -> None:
+    from models.encoder import Encoder
+
+    lengths = np.array([60] * 40 + [7] * 200)  # 40 x 60 = 2,400 tokens would fit batch_size x max length
+    enc = Encoder(str(minilm_dir), max_doc_length=64, batch_size=64, device="cpu")
+    batches = enc.plan_batches(lengths.tolist())
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
+    assert max(_padded(lengths, batches)) <= 1024 < 64 * 64
+    assert max(len(rows) for rows in batches) <= 64
+
+
+def test_max_batch_tokens_sets_the_cap(minilm_dir: Path) -> None:
+    from bench.errors import ConfigError
+    from models.encoder import Encoder
+
+    lengths = np.array([50, 50, 50, 40, 9, 9, 9, 9, 200])
+    enc = Encoder(str(minilm_dir), max_doc_length=256, batch_size=8, device="cpu", max_batch_tokens=100)
+    batches = enc.plan_batches(lengths.tolist())
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
+    for rows, padded in zip(batches, _padded(lengths, batches), strict=True):
+        assert padded <= 100 or len(rows) == 1  # the 200-token text gets a pass of its own
+    wide = Encoder(str(minilm_dir), max_doc_length=256, batch_size=8, device="cpu", max_batch_tokens=4096)
+    assert len(wide.plan_batches(lengths.tolist())) < len(batches)  # above the CPU default too
+    with pytest.raises(ConfigError, match="model.max_batch_tokens must be a positive integer"):
+        Encoder(str(minilm_dir), device="cpu", max_batch_tokens=0)
