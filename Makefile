@@ -6,33 +6,46 @@ BIN    := $(VENV)/bin
 # torch pulls several GB of CUDA packages. On a GPU box: `make demo TORCH=torch`.
 TORCH  ?= torch==2.13.0
 PIP    := $(BIN)/python -m pip
+# Every install takes its versions from the lock of tested versions (`make lock` regenerates it).
+LOCK   := requirements/lock.txt
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export WANDB_MODE ?= offline
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: demo test bench lint ci-grid clean help
+.PHONY: demo test bench lint lock ci-grid clean help
 
 help:
 	@echo "make demo   - create $(VENV), install, run the main job (default profile, offline)"
 	@echo "make test   - create/update $(VENV), install .[dev,...], run the whole test suite"
 	@echo "make bench  - speed benchmarks against peers (tests/perf), printed as a table"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff, the import contracts (lint-imports) and the import-cycle check"
+	@echo "make lock   - re-resolve $(LOCK) from pyproject.toml's ranges in a fresh venv"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
 # Stamps: re-install only when pyproject.toml changes.
-$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-base: pyproject.toml $(LOCK) | $(BIN)/python
 	$(PIP) install -q "$(TORCH)"
-	$(PIP) install -q -e .
+	$(PIP) install -q -c $(LOCK) -e .
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml $(LOCK) | $(BIN)/python
 	$(PIP) install -q "$(TORCH)"
-	$(PIP) install -q -e ".[dev,cluster,local-llm]"
+	$(PIP) install -q -c $(LOCK) -e ".[dev,cluster,local-llm]"
 	@touch $@ $(VENV)/.installed-base
+
+# The lock: pyproject.toml's ranges resolved in a fresh venv, minus the known-bad combinations of
+# requirements/constraints.in, frozen (torch is pinned by $(TORCH) and the project itself left out).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/python -m pip install -q --upgrade pip
+	.lock-venv/bin/python -m pip install -q "$(TORCH)"
+	.lock-venv/bin/python -m pip install -q -c requirements/constraints.in -e ".[dev,cluster,local-llm]"
+	@{ echo "# Tested versions: every make target installs with -c $(LOCK). Regenerate: make lock."; \
+	   .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v -E '^(torch|nvidia-|triton)'; } > $(LOCK)
+	rm -rf .lock-venv
 
 demo: $(VENV)/.installed-base
 	$(BIN)/teamform grid profile=default
@@ -51,6 +64,8 @@ ci-grid: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m tests.import_cycles
 
 clean:
 	rm -rf outputs multirun .cache .pytest_cache

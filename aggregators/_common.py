@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.ranks import tie_counts
+from bench.core.ranks import tie_counts
 
 
 def check_inputs(scores: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from aggregators._common import check_inputs, weighted_sum
-from bench.ranks import tie_counts
+from bench.core.ranks import tie_counts
 
 DEFAULT_K = 60
 

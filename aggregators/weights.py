@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from aggregators import Aggregator, get_aggregator
-from bench.metrics import evaluate_arrays, parse_metric
+from aggregators.registry import Aggregator, get_aggregator
+from bench.metrics.evaluate import evaluate_arrays
+from bench.metrics.registry import parse_metric
 
 DEFAULT_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.dataset import Task
-from bench.errors import DataError
-from bench.io import write_json, write_jsonl  # noqa: F401  (re-exported for writers)
+from bench.core.dataset import Task
+from bench.core.errors import DataError
+from bench.core.io import write_json, write_jsonl  # noqa: F401  (re-exported for writers)
 
 FILES = ("tasks", "curriculums", "labels", "negatives", "eureka")
 

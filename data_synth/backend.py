@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pydantic
 
-from bench.errors import ConfigError, TeamformError
+from bench.core.errors import ConfigError, TeamformError
 
 STAGES = ("projects", "tasks", "curriculum", "label", "eureka_review", "negatives")
 RESPONSE_FORMATS = ("json_schema", "json_object", "none")

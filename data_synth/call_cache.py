@@ -3,7 +3,7 @@
 A call's key hashes everything that decides its reply: the backend name, the model, the messages,
 the reply schema's JSON, the sampling parameters and the simulated backend's payload. Each
 finished call is written to ``<dir>/<key[:2]>/<key>.json`` through a temporary file that is
-fsynced and renamed (:func:`bench.io.atomic_write_text`), so a crash, even ``kill -9``, loses at
+fsynced and renamed (:func:`bench.core.io.atomic_write_text`), so a crash, even ``kill -9``, loses at
 most the calls still in flight and never leaves a half-written entry. Files are ``0o600`` and
 the directories ``0o700``: prompts and replies hold employee text. API keys are never part of a
 key or an entry.
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.io import atomic_write_text, content_key
+from bench.core.io import atomic_write_text, content_key
 from data_synth.backend import LLMRequest, schema_json
 
 CACHE_VERSION = 1

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from bench.errors import ConfigError, TeamformError
+from bench.core.errors import ConfigError, TeamformError
 from data_synth.backend import Backend, BackendError, LLMReply, LLMRequest, ReplyParseError, parse_reply
 from data_synth.call_cache import CallCache, call_key
 from data_synth.usage import Usage, call_cost, check_prices

@@ -1,4 +1,4 @@
-"""Eureka prompt optimisation for the labelling prompt (paper ``000_70a8ab29082343de.txt``, Alg. 1).
+"""Eureka prompt optimisation for the labelling prompt (Drummond and Veloso (2024), Alg. 1).
 
 Algorithm 1 (with elite size R = 1, as the paper uses it: "the Reflection function uses the best
 prompt globally"):

@@ -1,6 +1,6 @@
 """The candidate pool of the labelling stage: each task's top-k employees by a base retriever.
 
-Paper ``000_70a8ab29082343de.txt`` section 4.2: "we use Stella-400M to generate the 20 best-ranked
+Drummond and Veloso (2024), section 4.2: "we use Stella-400M to generate the 20 best-ranked
 employees for each task"; pairs then take the employee from that pool with probability 1/2 and
 uniformly otherwise. Two retrievers rank the concatenated profiles: the base embedding encoder
 (anything with ``encode_queries(texts)`` and ``encode_documents(texts)`` returning one vector per

@@ -34,7 +34,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 from data_synth.backend import BackendError, LLMReply, LLMRequest, OpenAIBackend
 
 

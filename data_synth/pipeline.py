@@ -7,8 +7,8 @@ finished stage is skipped; a stage interrupted by the budget, a crash or ``kill 
 its finished calls coming from the client's on-disk cache. ``manifest.json`` is written last
 (``docs/synthetic-data.md``) with ``complete: false`` when the run stopped early.
 
-:func:`ensure_artifact` does the same from a composed Hydra config (what ``teamform synth`` and
-the grid call).
+:func:`bench.run.synthesis.ensure_artifact` does the same from a composed Hydra config (what
+``teamform synth`` and the grid call).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.dataset import Dataset
-from bench.errors import TeamformError
-from bench.io import content_key, write_json
+from bench.core.dataset import Dataset
+from bench.core.errors import TeamformError
+from bench.core.io import content_key, write_json
 from data_synth.client import BudgetExceeded, LLMClient
 from data_synth.prompts import prompt_versions
 from data_synth.settings import STAGE_ORDER, SynthConfig
@@ -197,47 +197,3 @@ def synthesise(
             raise
     write_manifest(ctx, key, complete=True)
     return directory
-
-
-def build_client(llm_cfg: Any, dataset: Dataset) -> LLMClient:
-    """The :class:`LLMClient` an ``llm=...`` config describes, its backend built for ``dataset``.
-
-    A backend config with ``_partial_: true`` (``llm=simulated``) is completed with the dataset.
-    """
-    import functools
-
-    from hydra.utils import instantiate
-
-    backend = instantiate(llm_cfg.backend, _convert_="all")
-    if isinstance(backend, functools.partial):
-        backend = backend(dataset=dataset)
-    return instantiate(llm_cfg, backend=backend)
-
-
-def ensure_artifact(cfg: Any, dataset: Dataset | None = None, client: LLMClient | None = None) -> Path:
-    """The artifact of a composed config (``data``, ``llm``, ``synth``, ``model``, ``paths``).
-
-    Builds what is missing (dataset, client, the base encoder when ``synth.label_pool_encoder=base``,
-    its vectors cached in ``{cache_dir}/embeddings``), runs :func:`synthesise` and closes a client it
-    built itself.
-    """
-    from hydra.utils import instantiate
-
-    from bench.data import load_dataset
-
-    dataset = load_dataset(cfg.data) if dataset is None else dataset
-    settings = instantiate(cfg.synth, _convert_="all")
-    encoder, encoder_id = None, "tfidf"
-    if settings.label_pool_encoder == "base":
-        from models.embedding_cache import CachedEncoder
-
-        model = instantiate(cfg.model, _convert_="all")
-        encoder_id = content_key(getattr(model, "name", ""), model.settings())
-        encoder = lambda: CachedEncoder(model, Path(cfg.paths.cache_dir) / "embeddings")  # noqa: E731
-    own = client is None
-    client = build_client(cfg.llm, dataset) if own else client
-    try:
-        return synthesise(dataset, client, settings, cfg.paths.cache_dir, encoder, encoder_id)
-    finally:
-        if own:
-            client.close()

@@ -11,11 +11,11 @@ prompts written by an LLM need no escaping. A template's version is ``{header ve
 the file, 8 hex}``: editing a prompt changes its version and therefore the artifact key.
 
 The prompt structure follows the sources (written in our own words): two-stage task generation
-(paper ``000_70a8ab29082343de.txt`` section 4.2 and Figure 7), one ideal-employee curriculum per
-task with the data's aspect sections (thesis ``003_...`` section 4.3.3), the chain-of-thought
+(Drummond and Veloso (2024), section 4.2 and Figure 7), one ideal-employee curriculum per
+task with the data's aspect sections (Lima (2024, thesis), section 4.3.3), the chain-of-thought
 labelling prompt that weighs strengths and weaknesses and ends with 0 or 1 (paper Figure 3), the
 Eureka review prompt (paper Figure 4, Algorithm 1) and four negatives ordered from most to least
-similar (``002_514dab5623a38108.txt`` section 2.1, Figure 2). Every template starts with
+similar (Negative Matters (2025), section 2.1, Figure 2). Every template starts with
 ``{enterprise_context}``.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 
 PROMPT_DIR = Path(__file__).resolve().parent / "prompts"
 

@@ -5,7 +5,7 @@ output accepts them (see :func:`data_synth.backend.strict_json_schema`). Profile
 negatives) have one string field per aspect of the dataset; their model is built per aspect list
 with :func:`profile_schema` (aspect names come from the data, so they are field aliases). The four
 negatives are four named fields rather than a list, which fixes their number and their order
-(most similar first, as ``002_514dab5623a38108.txt`` Figure 2 asks).
+(most similar first, as Negative Matters (2025), Figure 2 asks).
 """
 
 from __future__ import annotations

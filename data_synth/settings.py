@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 
 # The stages in the order they run. Eureka runs before labels, because the labels stage uses the
-# best prompt Eureka found (paper 000_70a8ab29082343de.txt, section 4.2 and Algorithm 1).
+# best prompt Eureka found (Drummond and Veloso (2024), section 4.2 and Algorithm 1).
 STAGE_ORDER = ("projects", "tasks", "curriculums", "eureka", "labels", "negatives")
 LABEL_PROMPTS = ("auto", "base", "eureka")
 POOL_ENCODERS = ("base", "tfidf")

@@ -3,7 +3,7 @@
 The simulated backend implements :class:`data_synth.backend.Backend` without any model. It reads
 only ``request.payload`` (ids and the texts the pipeline generated earlier) and
 ``request.schema`` (the reply type), never the prompt, and answers each stage from
-:class:`bench.dataset.GroundTruth`:
+:class:`bench.core.dataset.GroundTruth`:
 
 - ``projects`` / ``tasks``: the dataset's seed tasks (``train_tasks``), whose hidden needs and
   relevance are known: brainstorm ``i`` returns a round-robin slice of the seed projects; a project
@@ -21,7 +21,7 @@ only ``request.payload`` (ids and the texts the pipeline generated earlier) and
 For ``data=onet`` (relevance known, no skill taxonomy) curriculums and negatives are excerpts of
 real profiles instead (:mod:`data_synth.simulated_excerpts`): the ideal profile from an owner of
 the task, negatives from non-relevant employees at decreasing closeness in the O*NET-SOC
-hierarchy. For a stage it cannot serve it raises :class:`bench.errors.TeamformError` saying so.
+hierarchy. For a stage it cannot serve it raises :class:`bench.core.errors.TeamformError` saying so.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from typing import Any
 
 import pydantic
 
+from bench.core.dataset import Dataset, Task
+from bench.core.errors import ConfigError, TeamformError
 from bench.data.textmatch import normalise_text
-from bench.dataset import Dataset, Task
-from bench.errors import ConfigError, TeamformError
 from data_synth.backend import LLMReply, LLMRequest
 from data_synth.schemas import NEGATIVE_FIELDS, NEGATIVE_LEVELS
 from data_synth.simulated_excerpts import excerpt, negative_employees, owner

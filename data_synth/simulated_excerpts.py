@@ -21,7 +21,7 @@ import random
 import re
 from collections.abc import Mapping, Sequence
 
-from bench.dataset import Dataset
+from bench.core.dataset import Dataset
 
 KEEP = 0.7
 _SENTENCE = re.compile(r"(?<=[.;!?])\s+")

@@ -1,12 +1,12 @@
 """Employee profiles the simulated backend writes from hidden skills (curriculums and negatives).
 
-A profile is rendered from a list of skill ids of the dataset's :class:`bench.dataset.GroundTruth`
+A profile is rendered from a list of skill ids of the dataset's :class:`bench.core.dataset.GroundTruth`
 (``skills[id] = {"label", "area", "paraphrases", "description"}``), one text per aspect of the
 data. Each skill mention uses the skill's label, or with probability ``paraphrase_noise`` one of its
 paraphrases, so a curriculum does not simply repeat the words of the taxonomy; with probability
 ``distractor_rate`` an unrelated skill is mentioned too.
 
-Negatives (``002_514dab5623a38108.txt`` section 2.1: four negatives of graded similarity) have a
+Negatives (Negative Matters (2025), section 2.1: four negatives of graded similarity) have a
 controlled overlap with the task's needed skills ``N`` (``n = |N|``). Level 4 is the most similar
 (hardest), level 1 the least similar (easiest), as ``docs/synthetic-data.md`` numbers them:
 

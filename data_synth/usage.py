@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 
 PRICE_KEYS = ("input_per_1m", "output_per_1m")
 

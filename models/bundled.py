@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from bench.errors import ConfigError, unknown_choice
+from bench.core.errors import ConfigError, unknown_choice
 
 SCHEME = "bundled:"
 

@@ -20,8 +20,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from bench.dataset import Dataset as TeamDataset
-from bench.errors import ConfigError
+from bench.core.dataset import Dataset as TeamDataset
+from bench.core.errors import ConfigError
 from data_synth.artifact import SynthArtifact
 from models.negatives import check_schedule, nearest_level, scheduled_level
 from models.pairs import PairSet, build_pairs, document_view

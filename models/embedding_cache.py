@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bench.io import atomic_write_bytes, atomic_write_text
+from bench.core.io import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
 MAX_PARTS = 32

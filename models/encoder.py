@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from bench.errors import ConfigError
-from bench.io import content_key
+from bench.core.errors import ConfigError
+from bench.core.io import content_key
 from models import bundled
 from models import prepack as packing
 from models.batching import default_overhead, default_pass_tokens, length_batches
@@ -41,7 +41,7 @@ from models.pooling import get_pooling
 Kind = Literal["query", "document"]
 KINDS: tuple[str, ...] = ("query", "document")
 
-# Paper eq. 2 (000_70a8ab29082343de.txt, section 4.3): q_instr = "Instruct: {tmpl}\nQuery: " + q.
+# Drummond and Veloso (2024), eq. 2 (section 4.3): q_instr = "Instruct: {tmpl}\nQuery: " + q.
 INSTRUCTION_FORMAT = "Instruct: {instruction}\nQuery: "
 PAPER_INSTRUCTION = (
     "In an enterprise context, given a project and an associated task, retrieve relevant employees that fill that role."
@@ -261,7 +261,7 @@ class Encoder:
     def embed(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Forward one padded batch to sentence vectors, with gradients when enabled.
 
-        ``pool(last hidden states)`` (ATA: with the last layer's attention, ``002_...`` eq.
+        ``pool(last hidden states)`` (ATA: with the last layer's attention, Negative Matters (2025), eq.
         3-5), then the optional Dense head, then L2 normalisation when :attr:`normalize`. The rows
         are first cut into length buckets (:func:`models.batching.length_batches`), each trimmed
         to its own longest text; the vectors come back in the batch's row order.

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from bench.errors import unknown_choice
+from bench.core.errors import unknown_choice
 
 _TOKEN = re.compile(r"\w+")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from bench.errors import ConfigError, unknown_choice
+from bench.core.errors import ConfigError, ModelUnavailable, unknown_choice
 
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -76,10 +76,10 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return DTYPES[dtype]
 
 
-def not_found(source: ModelSource, error: OSError) -> ConfigError:
+def not_found(source: ModelSource, error: OSError) -> ModelUnavailable:
     """The one-line error for model files that cannot be found or fetched."""
     reason = " ".join(str(error).split())[:300]
-    return ConfigError(
+    return ModelUnavailable(
         f"model.name_or_path={source.path!r} cannot be loaded ({reason}); give a local model directory, "
         "a .gguf file or a Hugging Face hub id (with HF_HUB_OFFLINE=1 it must already be in the hub cache)"
     )

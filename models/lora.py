@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from torch import nn
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 
 # Linear layers that are not part of the sentence embedding (never adapted by "all-linear").
 HEAD_MODULES = ("pooler", "lm_head", "score", "classifier")
@@ -24,7 +24,7 @@ class LoraSettings:
     """LoRA hyper-parameters (``train.lora``).
 
     Attributes:
-        r: rank (16 in the paper and in ``001_...`` appendix C).
+        r: rank (16 in the paper and in Springer et al. (2025), appendix C).
         alpha: scaling numerator (16).
         dropout: dropout on the adapter input (not given by the papers).
         target_modules: ``"all-linear"`` (every ``nn.Linear`` of the body except heads such as

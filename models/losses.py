@@ -1,6 +1,6 @@
 """InfoNCE with cosine similarity, in-batch negatives and optional explicit negatives.
 
-Paper eq. 3 (``000_70a8ab29082343de.txt``, section 4.3)::
+Drummond and Veloso (2024), eq. 3 (section 4.3)::
 
     L = -log  exp(cos(q, d+) / tau) / ( exp(cos(q, d+) / tau) + sum_{n in N} exp(cos(q, n) / tau) )
 
@@ -118,7 +118,7 @@ class InfoNCELoss(nn.Module):
     def __init__(self, encoder: object | None = None, temperature: float = 0.1) -> None:
         super().__init__()
         if temperature <= 0:
-            raise ValueError(f"train.loss.temperature must be > 0, got {temperature}")
+            raise ValueError(f"train.temperature must be > 0, got {temperature}")
         self.encoder = encoder
         self.temperature = temperature
 

@@ -1,6 +1,6 @@
 """Which multi-granularity hard-negative level a training step uses (``train.negatives.schedule``).
 
-``002_514dab5623a38108.txt`` section 2.1 trains with four hard negatives per query ordered by
+Negative Matters (2025), section 2.1 trains with four hard negatives per query ordered by
 similarity and feeds them coarse-to-fine: the easiest level for the first 25 % of the steps, the
 next for the following 25 %, and so on. Section 4.1 ablates that order: ``reverse`` (hardest
 first), ``random`` (a random level per example and step) and ``fixed`` (one level throughout).
@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-from bench.errors import ConfigError, unknown_choice
+from bench.core.errors import ConfigError, unknown_choice
 
 
 def _phase(step: int, total_steps: int, n_levels: int) -> int:
@@ -26,12 +26,12 @@ def _phase(step: int, total_steps: int, n_levels: int) -> int:
 
 
 def curriculum_level(step: int, total_steps: int, levels: Sequence[int], level: int | None, key: int) -> int:
-    """Easiest level first, ``1/K`` of the steps per level (``002_...`` section 2.1)."""
+    """Easiest level first, ``1/K`` of the steps per level (Negative Matters (2025), section 2.1)."""
     return levels[_phase(step, total_steps, len(levels))]
 
 
 def reverse_level(step: int, total_steps: int, levels: Sequence[int], level: int | None, key: int) -> int:
-    """Hardest level first (``002_...`` section 4.1, "reverse curriculum")."""
+    """Hardest level first (Negative Matters (2025), section 4.1, "reverse curriculum")."""
     return levels[len(levels) - 1 - _phase(step, total_steps, len(levels))]
 
 

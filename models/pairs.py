@@ -4,7 +4,7 @@
 (task, its synthetic ideal profile) or ``full`` (both; paper section 5, "full data"). The document
 side depends on the adapter being trained (thesis section 5.2): a global adapter reads the
 concatenation of the kept aspects, labelled ``"role: ..."`` exactly as the concat view of the
-evaluation (:meth:`bench.dataset.Dataset.concat_texts`); a specialised adapter reads one aspect's
+evaluation (:meth:`bench.core.dataset.Dataset.concat_texts`); a specialised adapter reads one aspect's
 raw text, as that aspect's view. ``train.drop_aspects`` removes aspects from the text (thesis
 Table 5.4). Label-0 pairs become explicit negatives of their task, and the artifact's hard
 negatives are kept per task and level for the schedule of :mod:`models.negatives`.
@@ -19,8 +19,8 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bench.dataset import Dataset, Employee
-from bench.errors import ConfigError, DataError, unknown_choice
+from bench.core.dataset import Dataset, Employee
+from bench.core.errors import ConfigError, DataError, unknown_choice
 from data_synth.artifact import SynthArtifact
 
 MIXES = ("labels", "curriculums", "full")
@@ -50,7 +50,7 @@ def document_view(dataset_aspects: Sequence[str], aspect: str | None = None, dro
     """Check ``drop_aspects`` / ``aspect`` against the dataset's aspects and build the view.
 
     Raises:
-        bench.errors.ConfigError: an unknown aspect, or a specialised aspect that is dropped.
+        bench.core.errors.ConfigError: an unknown aspect, or a specialised aspect that is dropped.
     """
     for name in drop_aspects:
         if name not in dataset_aspects:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import torch
 
-from bench.errors import unknown_choice
+from bench.core.errors import unknown_choice
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor, attentions: torch.Tensor | None = None) -> torch.Tensor:
@@ -37,7 +37,7 @@ def last_pool(hidden: torch.Tensor, mask: torch.Tensor, attentions: torch.Tensor
 
 
 def ata_weights(attentions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Anchor-token weights of ``002_514dab5623a38108.txt`` eq. 3-4.
+    """Anchor-token weights of Negative Matters (2025), eq. 3-4.
 
     ``w_i = sum_h sum_j log(a_ij^h * S + 1)`` over the real keys ``j`` of each real query
     position ``i`` (``S`` = the number of real tokens of the text), then ``w~_i = w_i / sum_j w_j``.
@@ -58,7 +58,7 @@ def ata_weights(attentions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def ata_pool(hidden: torch.Tensor, mask: torch.Tensor, attentions: torch.Tensor | None = None) -> torch.Tensor:
-    """Anchor-token-aware pooling, ``v = sum_i w~_i H[i]`` (``002_...`` eq. 5)."""
+    """Anchor-token-aware pooling, ``v = sum_i w~_i H[i]`` (Negative Matters (2025), eq. 5)."""
     if attentions is None:
         raise ValueError("ata pooling needs the last layer's attention probabilities")
     w = ata_weights(attentions.to(hidden.dtype), mask)  # (batch, seq)

@@ -1,6 +1,6 @@
 """Learning-rate schedules (``train.scheduler``, built with ``_partial_: true``).
 
-``001_591ce56aa16c8170.txt`` appendix C: AdamW, lr 4e-4, linear warm-up over the first 100
+Springer et al. (2025), appendix C: AdamW, lr 4e-4, linear warm-up over the first 100
 steps, weight decay 0.1. The decay after warm-up is not stated there; ``decay=linear`` (to 0 at
 the last step) is the usual choice, ``decay=constant`` keeps the peak.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 
 DECAYS = ("linear", "constant")
 
@@ -45,7 +45,7 @@ def linear_warmup(
     Args:
         optimizer: the optimizer.
         num_training_steps: optimizer steps of the run (the module passes it).
-        warmup_steps: warm-up length in steps (100 in ``001_...`` appendix C), at most the run.
+        warmup_steps: warm-up length in steps (100 in Springer et al. (2025), appendix C), at most the run.
         warmup_ratio: warm-up length as a share of the run (overrides ``warmup_steps``; for
             short runs, where 100 steps would be most of the training).
         decay: ``linear | constant`` after warm-up.

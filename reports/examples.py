@@ -15,6 +15,12 @@ import math
 from pathlib import Path
 from typing import Any
 
+import yaml
+from omegaconf import OmegaConf
+
+from bench.core.errors import TeamformError
+from bench.data import load_dataset
+from bench.metrics.trec import system_filename
 from reports.study import KEY_METRIC
 
 N_TASKS = 2
@@ -56,20 +62,12 @@ def cell(text: str) -> str:
 
 def load_run_dataset(run_dir: Path) -> Any:
     """The dataset a run evaluated, rebuilt from the ``data`` section of its ``config.yaml``."""
-    import yaml
-    from omegaconf import OmegaConf
-
-    from bench.data import load_dataset
-
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     return load_dataset(OmegaConf.create(config["data"]))
 
 
 def examples_section(directory: Path, jobs: list[Any]) -> list[str]:
     """Markdown lines of the examples section (a note instead when they cannot be shown)."""
-    from bench.errors import TeamformError
-    from bench.trec import system_filename
-
     title = ["## Examples (employee text, opted in)", ""]
     best = best_system(jobs)
     if best is None:

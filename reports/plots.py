@@ -14,7 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bench.io import atomic_write_bytes  # noqa: E402
+from bench.core.io import atomic_write_bytes  # noqa: E402
+from reports.grid import table_rows  # noqa: E402
 from reports.study import KEY_METRIC, METRIC_TITLES  # noqa: E402
 
 
@@ -29,7 +30,6 @@ def _save(fig, path: Path) -> Path:  # noqa: ANN001
 
 def main_comparison(directory: Path, jobs: list, reference: tuple[str, dict] | None) -> Path | None:
     """Bar chart of the key metric for every system of the RQ1 table."""
-    from reports.render import table_rows
 
     entries = table_rows(jobs, "rq1")
     if not entries:

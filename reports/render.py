@@ -8,96 +8,20 @@ Reads ``grid.json`` (provenance and job statuses) and each job's ``results.json`
 from __future__ import annotations
 
 import csv
-import fnmatch
 import io
-import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.errors import DataError
-from bench.io import atomic_write_text
+from bench.core.io import atomic_write_text
+from bench.metrics import significance
+from reports import plots
+from reports.examples import examples_section
+from reports.grid import Job, load_grid, per_task_vector, table_rows
 from reports.study import KEY_METRIC, REPORT_METRICS, SECTIONS
 from reports.tables import LEGEND, MARK_R, MARK_T, Row, markdown_table
-
-
-@dataclass
-class Job:
-    """One job of a grid: its status and, when it finished, its results."""
-
-    id: str
-    experiment: str
-    status: str
-    overrides: list[str] = field(default_factory=list)
-    reason: str = ""
-    wall_s: float | None = None
-    results: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def study(self) -> dict[str, Any]:
-        return self.results.get("study", {})
-
-
-def load_grid(directory: Path) -> tuple[dict[str, Any], list[Job]]:
-    """Read ``grid.json`` and the jobs' ``results.json`` (a run directory counts as a one-job grid)."""
-    directory = Path(directory)
-    grid_file = directory / "grid.json"
-    if grid_file.exists():
-        grid = json.loads(grid_file.read_text())
-    elif (directory / "results.json").exists():
-        grid = {"provenance": {}, "jobs": [{"job": ".", "experiment": "run", "status": "ok", "dir": "."}]}
-    else:
-        raise DataError(directory, "holds neither grid.json nor results.json", fix="pass a directory written by `teamform grid` or `teamform eval`")
-    jobs = []
-    for spec in grid["jobs"]:
-        job = Job(
-            id=str(spec["job"]),
-            experiment=spec.get("experiment", ""),
-            status=spec.get("status", "unknown"),
-            overrides=spec.get("overrides", []),
-            reason=spec.get("reason", ""),
-            wall_s=spec.get("wall_s"),
-        )
-        results_file = directory / spec.get("dir", job.id) / "results.json"
-        if job.status == "ok" and results_file.exists():
-            job.results = json.loads(results_file.read_text())
-        elif job.status == "ok":
-            job.status, job.reason = "failed", f"no results.json in {results_file.parent.name}"
-        jobs.append(job)
-    if len(jobs) == 1 and not grid.get("provenance") and jobs[0].results:
-        grid["provenance"] = jobs[0].results.get("provenance", {})
-    return grid, jobs
-
-
-def per_task_vector(system: dict[str, Any], metric: str, tasks: list[str]) -> np.ndarray:
-    per_task = system.get("per_task", {})
-    return np.array([per_task.get(t, {}).get(metric, np.nan) for t in tasks], dtype=float)
-
-
-def table_rows(jobs: list[Job], section: str) -> list[tuple[Job, str, dict[str, Any]]]:
-    """The (job, system name, system results) pairs an experiment contributes to ``section``.
-
-    An experiment's ``study.tables[section]`` lists glob patterns: one with a ``/`` matches the
-    whole system name (``minilm/*``), one without matches the view (``condorcet``, ``*``); a
-    pattern starting with ``!`` excludes what it matches.
-    """
-    out = []
-    for job in jobs:
-        views = job.study.get("tables", {}).get(section)
-        if job.status != "ok" or views is None:
-            continue
-        for name, system in job.results.get("systems", {}).items():
-            view = name.split("/", 1)[1] if "/" in name else name
-
-            def hit(pattern: str, name: str = name, view: str = view) -> bool:
-                return fnmatch.fnmatchcase(name if "/" in pattern else view, pattern)
-
-            if any(hit(p) for p in views if not p.startswith("!")) and not any(hit(p[1:]) for p in views if p.startswith("!")):
-                out.append((job, name, system))
-    return out
 
 
 def best_baseline(jobs: list[Job]) -> tuple[str, dict[str, Any]] | None:
@@ -115,8 +39,6 @@ def best_baseline(jobs: list[Job]) -> tuple[str, dict[str, Any]] | None:
 
 def significance_marks(rows: list[Row], systems: list[dict[str, Any]], reference: dict[str, Any], tasks: list[str]) -> None:
     """Fill ``row.marks`` with Holm-corrected t-test / randomisation marks against ``reference``."""
-    from bench import significance
-
     for metric in REPORT_METRICS:
         ref = per_task_vector(reference, metric, tasks)
         t_p, r_p, index = [], [], []
@@ -138,8 +60,6 @@ def significance_marks(rows: list[Row], systems: list[dict[str, Any]], reference
 
 
 def section_table(jobs: list[Job], section: str, reference: tuple[str, dict[str, Any]] | None, tasks: list[str]) -> tuple[str, list[dict[str, Any]]]:
-    from bench import significance
-
     entries = table_rows(jobs, section)
     if not entries:
         return "", []
@@ -180,9 +100,7 @@ def provenance_block(provenance: dict[str, Any]) -> str:
 
 
 def influence_block(jobs: list[Job], tasks: list[str]) -> str:
-    """Influence of each synthetic subset (``001_...`` section 3) over the 2^3 subset jobs."""
-    from bench import significance
-
+    """Influence of each synthetic subset (Springer et al. (2025), section 3) over the 2^3 subset jobs."""
     runs = []
     for job in jobs:
         for spec in job.study.get("influence_runs", []) if job.status == "ok" else []:
@@ -210,7 +128,6 @@ def influence_block(jobs: list[Job], tasks: list[str]) -> str:
 
 def render_report(directory: str | Path, show_examples: bool = False) -> Path:
     """Write ``REPORT.md``, ``results.csv`` and ``plots/`` for a grid or run directory."""
-    from reports import plots
 
     directory = Path(directory)
     grid, jobs = load_grid(directory)
@@ -249,12 +166,17 @@ def render_report(directory: str | Path, show_examples: bool = False) -> Path:
         out += ["## Failed and skipped jobs", "", "| job | experiment | status | reason |", "|---|---|---|---|"]
         out += [f"| {j.id} | {j.experiment} | {j.status} | {j.reason.replace('|', '/')} |" for j in not_ok]
         out.append("")
+    skipped_systems = [(j, s) for j in ok for s in j.results.get("skipped", [])]
+    if skipped_systems:  # systems a job could not score (an API unreachable, weights missing, a raising aggregator)
+        out += ["## Skipped systems", "", "| job | experiment | system | reason |", "|---|---|---|---|"]
+        for job, item in skipped_systems:
+            system = item["system"] + (f" ({item['metric']})" if item.get("metric") else "")
+            out.append(f"| {job.id} | {job.experiment} | `{system}` | {item['reason'].replace('|', '/')} |")
+        out.append("")
     for key in ("main", "eureka", "training"):
         if key in images:
             out += [f"![{key}]({images[key].relative_to(directory).as_posix()})", ""]
     if show_examples:  # personal data, only when asked (the banner at the top says so)
-        from reports.examples import examples_section
-
         out += examples_section(directory, jobs)
     out += ["The same numbers are in `results.csv`; per-task values are in each job's `results.json`.", ""]
     if records:

@@ -32,3 +32,35 @@ def smollm2_gguf() -> Path:
     from models.bundled import smollm2_gguf as locate
 
     return locate()
+
+
+@pytest.fixture(scope="session")
+def compose_config():
+    """``compose_config(*overrides, config="config")``: the real ``conf/`` composed as a command would.
+
+    ``config="grid"`` composes what ``teamform grid`` runs (the ``sweep=study`` group and a profile).
+    """
+    from hydra import compose, initialize_config_dir
+
+    from bench.app.groups import CONF_DIR
+
+    def compose_with(*overrides: str, config: str = "config"):  # noqa: ANN202 - a DictConfig
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return compose(config, overrides=list(overrides), return_hydra_config=True)
+
+    return compose_with
+
+
+@pytest.fixture
+def run_teamform(tmp_path: Path):
+    """``run_teamform(*args, env=None, cwd=None, timeout=900)``: the real console entry in a subprocess.
+
+    Outputs and caches go under ``tmp_path`` (see :func:`tests.cli_helpers.env_for`); no secret
+    from the calling environment reaches the command unless ``env`` passes it.
+    """
+    from tests.cli_helpers import env_for, teamform
+
+    def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 900):  # noqa: ANN202
+        return teamform(list(args), env if env is not None else env_for(tmp_path), cwd or tmp_path, timeout=timeout)
+
+    return run

@@ -14,13 +14,14 @@ from hypothesis.extra.numpy import arrays
 
 from aggregators import AGGREGATORS, fit_weights, get_aggregator
 from aggregators.borda import borda
+from aggregators.combmax import combmax
 from aggregators.combmnz import combmnz
 from aggregators.combsum import combsum
 from aggregators.condorcet import condorcet
 from aggregators.condorcet_fuse import condorcet_fuse
 from aggregators.copeland import copeland
 from aggregators.rrf import rrf
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 
 nan = math.nan
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -149,6 +150,42 @@ def test_hand_computed_score_methods():
     np.testing.assert_allclose(combsum(HAND), [np.add(a0, a1)])
     np.testing.assert_allclose(combmnz(HAND), [np.add(a0, a1) * [2, 2, 2, 1]])
     np.testing.assert_allclose(combsum(HAND, np.array([2.0, 1.0])), [2 * np.array(a0) + a1])
+    # CombMAX: the best normalised score; item 3 has only aspect 0's 0.0
+    np.testing.assert_allclose(combmax(HAND), [[max(1.0, 0.0), max(0.5, 1.0), max(0.5, 0.2 / 0.6), 0.0]])
+    np.testing.assert_allclose(combmax(HAND, np.array([0.5, 1.0])), [[0.5, 1.0, 1 / 3, 0.0]])
+
+
+def combmax_slow(scores: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """CombMAX literally: per task and item, the max over the aspects that rank it of w * min-max."""
+    m, n_tasks, n_items = scores.shape
+    weights = np.ones(m) if weights is None else weights
+    out = np.full((n_tasks, n_items), nan)
+    for t in range(n_tasks):
+        best = [None] * n_items
+        for a in range(m):
+            if weights[a] == 0:  # an aspect of weight 0 takes no part
+                continue
+            ranked = [i for i in range(n_items) if not np.isnan(scores[a, t, i])]
+            if not ranked:
+                continue
+            low, high = min(scores[a, t, i] for i in ranked), max(scores[a, t, i] for i in ranked)
+            for i in ranked:
+                norm = 1.0 if high == low else (scores[a, t, i] - low) / (high - low)
+                value = weights[a] * norm
+                best[i] = value if best[i] is None else max(best[i], value)
+        for i, value in enumerate(best):
+            if value is not None:
+                out[t, i] = value
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(score_tensors(), st.lists(st.floats(0.0, 3.0), min_size=8, max_size=8))
+def test_combmax_equals_slow_reference(scores, weight_list):
+    weights = np.array(weight_list[: scores.shape[0]])
+    np.testing.assert_allclose(combmax(scores), combmax_slow(scores), atol=1e-12)
+    assume(weights.any())  # all-zero weights are refused (check_inputs)
+    np.testing.assert_allclose(combmax(scores, weights), combmax_slow(scores, weights), atol=1e-12)
 
 
 def test_hand_computed_pairwise_methods():
@@ -245,17 +282,35 @@ def test_pairwise_methods_on_more_than_64_candidates(m):
     )
 
 
+@st.composite
+def profiles_with_a_winner(draw):
+    """Scores where item ``x`` of every task tops a strict majority of the aspects: a Condorcet winner."""
+    scores = draw(score_tensors(ties=True, missing=True, max_items=7))
+    m, n_tasks, n_items = scores.shape
+    assume(n_items >= 2)
+    winners = []
+    for t in range(n_tasks):
+        x = draw(st.integers(0, n_items - 1))
+        majority = draw(st.permutations(range(m)))[: m // 2 + 1]
+        for a in majority:  # x strictly above every item of these aspects, ranked or not
+            scores[a, t, x] = np.nanmax(np.append(scores[a, t], 0.0)) + 1.0
+        winners.append(x)
+    return scores, winners
+
+
 @SETTINGS
-@given(score_tensors(ties=True, missing=True, max_items=7))
-def test_condorcet_winner_is_ranked_first_by_the_majority_methods(scores):
-    for t in range(scores.shape[1]):
+@given(profiles_with_a_winner())
+def test_condorcet_winner_is_ranked_first_by_the_majority_methods(profile):
+    scores, winners = profile
+    for t, x in enumerate(winners):
         keep = np.flatnonzero(~np.all(np.isnan(scores[:, t]), axis=0))
         matrix = np.where(np.isnan(scores[:, t][:, keep]), -np.inf, scores[:, t][:, keep]).T
-        for x in range(keep.size):
-            if all(votes(matrix, x, y)[0] > votes(matrix, x, y)[1] for y in range(keep.size) if y != x):
-                for fused in (copeland(scores)[t], condorcet_fuse(scores)[t]):
-                    others = np.delete(fused[keep], x)
-                    assert (fused[keep[x]] > others).all()
+        i = int(np.flatnonzero(keep == x)[0])
+        # the construction made x beat every other candidate by a strict majority of the aspects
+        assert all(votes(matrix, i, y)[0] > votes(matrix, i, y)[1] for y in range(keep.size) if y != i)
+        for fused in (copeland(scores)[t], condorcet_fuse(scores)[t]):
+            others = np.delete(fused[keep], i)
+            assert (fused[x] > others).all()
 
 
 # ---------------------------------------------------------------- properties shared by all
@@ -277,7 +332,7 @@ def test_zero_weight_drops_an_aspect_and_weight_two_doubles_it(scores, name):
     weights = np.ones(scores.shape[0])
     weights[0] = 0.0
     np.testing.assert_allclose(fn(scores, weights), fn(scores[1:]), atol=1e-12)
-    if name != "combmnz":  # CombMNZ counts aspects, not their weights
+    if name not in ("combmnz", "combmax"):  # CombMNZ counts aspects; a maximum is idempotent, not additive
         weights[0] = 2.0
         doubled = np.concatenate([scores[:1], scores])
         np.testing.assert_allclose(fn(scores, weights), fn(doubled), atol=1e-12)
@@ -325,13 +380,14 @@ def ranx_inputs(draw, odd_complete: bool = False):
 @pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ranx_inputs())
-def test_borda_rrf_combsum_combmnz_equal_ranx_without_ties(scores):
+def test_borda_rrf_combsum_combmnz_combmax_equal_ranx_without_ties(scores):
     m = scores.shape[0]
     # ranx Borda gives n - r + 1 points (ours n - r), and (n - len + 1) / 2 to unranked ones
     np.testing.assert_allclose(borda(scores) + m, ranx_fuse(scores, "bordafuse"), atol=1e-9)
     np.testing.assert_allclose(rrf(scores), ranx_fuse(scores, "rrf"), atol=1e-12)
     np.testing.assert_allclose(combsum(scores), ranx_fuse(scores, "sum"), atol=1e-9)
     np.testing.assert_allclose(combmnz(scores), ranx_fuse(scores, "mnz"), atol=1e-9)
+    np.testing.assert_allclose(combmax(scores), ranx_fuse(scores, "max"), atol=1e-9)
 
 
 @pytest.mark.slow

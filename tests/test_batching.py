@@ -100,7 +100,7 @@ def test_cpu_passes_hold_at_most_1024_padded_tokens(minilm_dir: Path) -> None:
 
 
 def test_max_batch_tokens_sets_the_cap(minilm_dir: Path) -> None:
-    from bench.errors import ConfigError
+    from bench.core.errors import ConfigError
     from models.encoder import Encoder
 
     lengths = np.array([50, 50, 50, 40, 9, 9, 9, 9, 200])

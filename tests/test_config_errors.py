@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import config_groups
+from bench.app.groups import config_groups
 
 TINY = ["data.n_employees=30", "data.n_eval_tasks=6", "data.n_train_tasks=6", "data.judged_pairs=40", "logger=none"]
 
@@ -90,9 +90,9 @@ def test_config_error_maps_hydra_exceptions_in_process() -> None:
     from hydra import compose, initialize_config_dir
     from hydra.errors import MissingConfigException
 
-    from bench.cli import CONF_DIR
-    from bench.config_errors import config_error
-    from bench.errors import ConfigError
+    from bench.app.config_errors import config_error
+    from bench.app.groups import CONF_DIR
+    from bench.core.errors import ConfigError
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         for overrides, fragment in [(["model=nope"], "unknown model option 'nope'"), (["train.lr=1"], "train.lr is not a config key"),

@@ -5,27 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from bench.cli import CONF_DIR, config_groups, split_flags, usage
-from bench.job import eval_settings
-from bench.study_jobs import KINDS
+from bench.app.command import split_flags
+from bench.app.groups import CONF_DIR, config_groups
+from bench.cli import usage
+from bench.run.kinds import KINDS
+from bench.run.recipe import eval_settings
 from reports.study import SECTION_BY_ID
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 PROFILES = sorted(p.stem for p in (CONF_DIR / "profile").glob("*.yaml"))
 
 
-def compose_with(*overrides: str):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose("config", overrides=list(overrides), return_hydra_config=True)
-
-
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_composes_under_every_profile(experiment: str, profile: str) -> None:
-    cfg = compose_with(f"experiment={experiment}", f"profile={profile}")
+def test_every_experiment_composes_under_every_profile(experiment: str, profile: str, compose_config) -> None:
+    cfg = compose_config(f"experiment={experiment}", f"profile={profile}")
     assert cfg.job.kind in KINDS
     assert set(cfg.study.tables) <= set(SECTION_BY_ID), cfg.study.tables
     eval_settings(cfg)  # builds and validates the evaluation settings
@@ -33,23 +29,28 @@ def test_every_experiment_composes_under_every_profile(experiment: str, profile:
     OmegaConf.to_container(cfg.data, resolve=True)  # every interpolation resolves
 
 
-def test_profiles_sweep_existing_experiments_and_overlays_win() -> None:
+def test_the_grid_sweeps_every_experiment_and_profiles_set_only_sizes(compose_config) -> None:
     for profile in PROFILES:
-        cfg = compose_with(f"profile={profile}")
-        swept = cfg.hydra.sweeper.params.experiment.split(",")
-        assert set(swept) <= set(EXPERIMENTS)
-        assert "baselines" in swept and "ft_full" in swept
-    quick = compose_with("profile=quick", "experiment=ft_labels")
+        cfg = compose_config(f"profile={profile}", config="grid")
+        assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
+        assert cfg.hydra.callbacks.grid_report._target_ == "bench.run.grid.GridReportCallback"
+        assert sorted(cfg.hydra.sweeper.params.experiment.split(",")) == EXPERIMENTS
+        profile_file = (CONF_DIR / "profile" / f"{profile}.yaml").read_text()
+        assert "hydra:" not in profile_file and "sweeper" not in profile_file, profile
+    plain = compose_config("profile=quick")  # other commands run one job: no sweep
+    assert not plain.hydra.sweeper.params and "grid_report" not in (plain.hydra.callbacks or {})
+    quick = compose_config("profile=quick", "experiment=ft_labels")
     assert quick.scale.employees < 800  # the profile overrides the primary config
     assert quick.data.n_employees == quick.scale.employees and quick.data.n_eval_tasks == quick.scale.eval_tasks
     assert quick.train.mix == "labels" and quick.job.kind == "train_eval"  # the experiment too
 
 
-def test_default_profile_covers_every_research_question() -> None:
-    cfg = compose_with("profile=default")
+def test_the_study_covers_every_research_question(compose_config) -> None:
+    cfg = compose_config(config="grid")
+    assert cfg.profile_name == "default"
     sections = set()
     for experiment in cfg.hydra.sweeper.params.experiment.split(","):
-        sections |= set(compose_with(f"experiment={experiment}").study.tables)
+        sections |= set(compose_config(f"experiment={experiment}").study.tables)
     assert {"rq1", "rq2", "rq3", "rq4", "rq5", "rq6", "negatives"} <= sections
 
 

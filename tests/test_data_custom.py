@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.core.dataset import Dataset, Employee, Task
+from bench.core.errors import DataError
 from bench.data.custom import load_custom
 from bench.data.export import MARKER, export_custom
-from bench.dataset import Dataset, Employee, Task
-from bench.errors import DataError
 
 EMPLOYEES = (
     '{"id": "e1", "aspects": {"role": "Plant manager", "goals": "Learn Python"}}\n'

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+from bench.core.errors import ConfigError
 from bench.data import load_dataset
 from bench.data.demo import build_demo
 from bench.data.demo.calibrate import evaluate, ndcg_at
@@ -17,7 +18,6 @@ from bench.data.demo.judging import grades, likely_pool
 from bench.data.demo.tasks import TaskSpec
 from bench.data.demo.taxonomy import load_taxonomy, skill_id
 from bench.data.demo.workforce import apportion
-from bench.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 ASPECTS = ["role", "abilities", "experience", "goals", "behavior"]

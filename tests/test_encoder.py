@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 from models.embedding_cache import MAX_PARTS, CachedEncoder, EmbeddingCache, encode_cached
 from models.encoder import INSTRUCTION_FORMAT, PAPER_INSTRUCTION, Encoder
 from models.pooling import ata_weights
@@ -286,8 +286,8 @@ def test_minilm_preset_builds_the_bundled_model(minilm_dir: Path) -> None:
 
 # ---- end to end: systems over the real encoder and cache ------------------------------------------
 def test_systems_with_minilm_and_cache(minilm: Encoder, tmp_path: Path) -> None:
-    from bench.dataset import Dataset, Employee, Task
-    from bench.systems import score_systems
+    from bench.core.dataset import Dataset, Employee, Task
+    from bench.run.systems import score_systems
 
     employees = [Employee("e1", {"role": "kiln operator", "goals": LONG}), Employee("e2", {"role": "oak veneer buyer"})]
     tasks = [Task("t1", "Kiln retrofit", "Plan glaze trials"), Task("t2", "Veneer", "Source oak")]

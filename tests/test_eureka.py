@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
-from bench.dataset import Dataset, Employee, Task
+from bench.core.dataset import Dataset, Employee, Task
 from data_synth.artifact import load_artifact
 from data_synth.backend import LLMReply, LLMRequest
 from data_synth.client import LLMClient

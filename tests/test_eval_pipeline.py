@@ -86,7 +86,7 @@ def test_trec_files_reproduce_results_json_under_trec_eval(eval_run) -> None:
         t, e, g = line.split(",")
         qrels.setdefault(t, {})[e] = int(g)
     results = json.loads((out / "results.json").read_text())
-    # trec_eval's nDCG uses the grade as the gain; ours is 2^g - 1 (DESIGN.md section 6).
+    # trec_eval's nDCG uses the grade as the gain; ours is 2^g - 1 (``docs/design.md`` section 6).
     gain_qrels = {t: {e: 2**g - 1 for e, g in d.items()} for t, d in qrels.items()}
     for path in sorted((out / "runs").glob("*.trec")):
         run: dict[str, dict[str, float]] = {}
@@ -117,7 +117,7 @@ def test_no_employee_text_and_no_secret_in_any_output(eval_run) -> None:
         assert SENTINEL.encode() not in data, f"employee text in {path}"
         assert SECRET_OPENAI.encode() not in data and SECRET_WANDB.encode() not in data, f"secret in {path}"
     assert SENTINEL not in proc.stdout + proc.stderr
-    from bench.redact import redact
+    from bench.core.redact import redact
 
     os.environ["OPENAI_API_KEY"] = SECRET_OPENAI
     try:

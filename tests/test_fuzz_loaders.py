@@ -4,7 +4,7 @@ Every file of a custom dataset is replaced by arbitrary bytes, by mutations of a
 (truncation, inserted or flipped bytes, duplicated or dropped lines), by random JSON lines, by
 CSV with random quoting or by random qrels lines. The loader must return a dataset that holds
 together (unique ids, labels that name known tasks and employees, a hash, stats) or raise
-:class:`bench.errors.TeamformError`; any other exception is a bug. Through the CLI the same
+:class:`bench.core.errors.TeamformError`; any other exception is a bug. Through the CLI the same
 inputs end with exit code 0, or 2 and one ``error:`` line, never a traceback.
 """
 
@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bench.core.dataset import Dataset
+from bench.core.errors import DataError, TeamformError
 from bench.data.custom import load_custom
-from bench.dataset import Dataset
-from bench.errors import DataError, TeamformError
 
 EMPLOYEES = (
     '{"id": "e1", "aspects": {"role": "Plant manager", "experience": "I had to plan the kiln downtime."}}\n'
@@ -313,7 +313,7 @@ def test_aspect_names_that_would_break_system_and_file_names(header: str, fragme
 def test_run_names_with_spaces_stay_one_trec_field() -> None:
     import numpy as np
 
-    from bench.trec import format_run
+    from bench.metrics.trec import format_run
 
     text = format_run(["t1"], ["e1", "e2"], np.array([[0.5, 0.25]]), "bm25__job title", depth=10)
     assert [len(line.split()) for line in text.splitlines()] == [6, 6] and text.split()[5] == "bm25__job_title"

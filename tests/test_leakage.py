@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.core.dataset import Dataset, Employee, Task
 from bench.data.leakage import (
     KINDS,
     LeakageFinding,
@@ -18,7 +19,6 @@ from bench.data.leakage import (
     token_jaccard,
 )
 from bench.data.textmatch import PhraseIndex
-from bench.dataset import Dataset, Employee, Task
 
 
 # ---- normalisation and similarity -----------------------------------------------------------

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from bench.cli import CONF_DIR
+from bench.app.groups import CONF_DIR
+from bench.core.errors import ConfigError
 from bench.data import load_dataset
 from bench.data.export import export_custom
-from bench.errors import ConfigError
-from bench.grid import check_before_start
-from bench.job import check_synthetic_leakage
-from bench.study_jobs import artifact_for
+from bench.run.grid import check_before_start
+from bench.run.guards import check_synthetic_leakage
+from bench.run.synthesis import artifact_for
 from data_synth.artifact import load_artifact
 from tests.cli_helpers import env_for, teamform
 from tests.train_fixtures import tiny_dataset, write_artifact

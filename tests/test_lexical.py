@@ -12,7 +12,7 @@ from rank_bm25 import BM25Okapi
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 from models.lexical import BM25Scorer, TfidfScorer, bm25_tokenize, get_lexical
 
 WORDS = ["kiln", "glaze", "oak", "veneer", "audit", "weld", "Tile", "the", "and", "QA"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 from models.lora import LoraSettings, apply_lora, linear_targets
 from models.schedules import linear_warmup
 
@@ -72,3 +72,16 @@ def test_linear_warmup_then_decay() -> None:
     assert opt2.param_groups[0]["lr"] == pytest.approx(0.5)  # 2 warm-up steps: step 0 at 1/2
     with pytest.raises(ConfigError, match="decay"):
         linear_warmup(opt2, num_training_steps=20, decay="cosine")
+
+
+def test_transformers_peft_integration_accepts_the_installed_peft(minilm_dir) -> None:
+    """sentence-transformers' ``add_adapter`` goes through transformers' PEFT integration, which
+    refuses a PEFT older than it needs (transformers 5.24 wants peft >= 0.22): drift of the lock
+    (requirements/lock.txt) fails here, not in `make bench`."""
+    from peft import LoraConfig
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(minilm_dir), device="cpu", local_files_only=True)
+    model.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["query", "value"], lora_dropout=0.0))
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)

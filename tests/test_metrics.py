@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 from bench.metrics import METRICS, Run, evaluate, evaluate_arrays, mean, parse_metric
 
 CUTOFFS = (1, 3, 5, 10)

@@ -1,4 +1,4 @@
-"""Hard-negative schedules (002_... sections 2.1, 4.1) and the batches that carry them."""
+"""Hard-negative schedules (Negative Matters (2025), sections 2.1, 4.1) and the batches that carry them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 from models.datamodule import PairDataModule, PairDataset, StepBatchSampler, collate_pairs
 from models.negatives import SCHEDULES, nearest_level, scheduled_level
 from tests.train_fixtures import tiny_dataset, write_artifact

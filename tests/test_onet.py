@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from bench.core.errors import ConfigError, DataError
 from bench.data import load_dataset
 from bench.data.onet import ATTRIBUTION, load_onet
 from bench.data.onet_tables import FILES, read_table
 from bench.data.textmatch import normalise_text
-from bench.errors import ConfigError, DataError
 
 REPO = Path(__file__).resolve().parents[1]
 ONET = (REPO / ".." / "shared" / "data" / "onet").resolve()

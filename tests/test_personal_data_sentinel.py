@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.core.dataset import Dataset, Employee, Task
 from bench.data.export import export_custom
-from bench.dataset import Dataset, Employee, Task
 from tests.cli_helpers import env_for, files_under, last_line, make_tiny_bert, teamform, tiny_model_args
 from tests.loopback_openai import LoopbackOpenAI
 from tests.train_fixtures import tiny_dataset, write_artifact

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 from models import prepack as packing
 from models.encoder import Encoder
 from models.lora import LoraSettings, apply_lora

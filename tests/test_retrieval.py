@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.dataset import Dataset, Employee, Task
-from bench.errors import ConfigError
-from bench.retrieval import IndexSpec, build_index, keep_top_k, score_matrix, search
-from bench.systems import score_systems
+from bench.core.dataset import Dataset, Employee, Task
+from bench.core.errors import ConfigError
+from bench.run.retrieval import IndexSpec, build_index, keep_top_k, score_matrix, search
+from bench.run.systems import score_systems
 from models.lexical import BM25Scorer
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 NEEDS_REMOTE_CODE = {"gte_qwen2_1_5b_instruct", "stella_en_400m_v5"}  # their model cards load with trust_remote_code

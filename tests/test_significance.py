@@ -10,9 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from bench.significance import (
+from bench.metrics.significance import (
     bootstrap_ci,
-    compare_systems,
     holm,
     paired_t_test,
     randomisation_test,
@@ -92,29 +91,3 @@ def test_bootstrap_interval_matches_scipy_percentile_and_normal_theory():
     assert bootstrap_ci([math.nan, 0.5, 0.5]) == (0.5, 0.5)
 
 
-def test_compare_systems_pairs_tasks_and_corrects_across_systems():
-    rng = np.random.default_rng(5)
-    base = rng.random(40)
-    tasks = [f"t{i}" for i in range(40)]
-
-    def system(values, auc_nan_at=()):
-        return {t: {"ap": float(v), "auc": math.nan if i in auc_nan_at else float(v)}
-                for i, (t, v) in enumerate(zip(tasks, values, strict=True))}
-
-    per_task = {
-        "ref": system(base, auc_nan_at=(0,)),
-        "same": system(base),
-        "better": system(base + 0.2),
-        "noisy": system(base + 0.05 * rng.normal(size=40)),
-    }
-    out = compare_systems(per_task, "ref", ["ap", "auc"], n_resamples=2_000)
-    assert math.isnan(out["ref"]["ap"].p_t) and out["ref"]["ap"].difference == 0.0
-    assert out["same"]["ap"].p_randomisation == 1.0 and out["same"]["ap"].p_randomisation_holm == 1.0
-    assert out["better"]["ap"].difference == pytest.approx(0.2)
-    assert out["better"]["ap"].p_randomisation_holm == pytest.approx(3 / 2_001)  # 1/2001, 3 systems
-    assert out["ref"]["auc"].n_tasks == 39 and out["better"]["auc"].n_tasks == 40
-    assert out["ref"]["ap"].ci_low < out["ref"]["ap"].mean < out["ref"]["ap"].ci_high
-    p = [out[s]["ap"].p_t for s in ("same", "better", "noisy")]
-    np.testing.assert_allclose([out[s]["ap"].p_t_holm for s in ("same", "better", "noisy")], holm(p))
-    with pytest.raises(KeyError, match="reference system 'nope'"):
-        compare_systems(per_task, "nope")

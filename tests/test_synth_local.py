@@ -16,8 +16,8 @@ from hydra import compose, initialize_config_dir
 pytest.importorskip("llama_cpp", reason="needs the local-llm extra: pip install -e .[local-llm]")
 
 from bench.data import load_dataset  # noqa: E402
+from bench.run.synthesis import build_client, ensure_artifact  # noqa: E402
 from data_synth.artifact import load_artifact  # noqa: E402
-from data_synth.pipeline import build_client, ensure_artifact  # noqa: E402
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 CONF = Path(__file__).resolve().parent.parent / "conf"

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.core.dataset import Dataset, Employee, GroundTruth, Task
+from bench.core.errors import TeamformError
 from bench.data.demo import build_demo
 from bench.data.textmatch import normalise_text, token_jaccard
-from bench.dataset import Dataset, Employee, GroundTruth, Task
-from bench.errors import TeamformError
 from data_synth.artifact import load_artifact, read_jsonl
 from data_synth.backend import LLMRequest
 from data_synth.client import LLMClient

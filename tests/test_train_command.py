@@ -12,9 +12,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from bench.cli import CONF_DIR
+from bench.app.groups import CONF_DIR
 from bench.data.export import export_custom
-from bench.train_settings import NegativeSettings, TrainSettings
+from bench.run.train_settings import NegativeSettings, TrainSettings
 from models.lora import LoraSettings
 from tests.train_fixtures import tiny_dataset, write_artifact
 

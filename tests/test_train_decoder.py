@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from bench.train_settings import TrainSettings
-from bench.training import train_adapter_set
+from bench.run.train_settings import TrainSettings
+from bench.run.training import train_adapter_set
 from models.encoder import Encoder
 from tests.train_fixtures import tiny_dataset, write_artifact
 

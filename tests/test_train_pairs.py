@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import ConfigError, DataError
-from bench.io import write_jsonl
+from bench.core.errors import ConfigError, DataError
+from bench.core.io import write_jsonl
 from data_synth.artifact import load_artifact
 from models.pairs import build_pairs, document_view, split_dev
 from tests.train_fixtures import tiny_dataset, write_artifact

@@ -16,10 +16,10 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from safetensors.torch import load_file
 
-from bench.adapters import AdapterSet
-from bench.errors import ConfigError
-from bench.train_settings import TrainSettings
-from bench.training import train_adapter_set
+from bench.core.errors import ConfigError
+from bench.run.adapters import AdapterSet
+from bench.run.train_settings import TrainSettings
+from bench.run.training import train_adapter_set
 from models.encoder import Encoder
 from models.schedules import linear_warmup
 from tests.train_fixtures import tiny_dataset, write_artifact
@@ -164,8 +164,8 @@ def test_global_adapter_serves_every_view(tmp_path: Path, tiny_bert: Path, artif
 def test_lightning_logger_follows_the_tracker(tmp_path: Path) -> None:
     from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
-    from bench.tracking import CsvTracker, NullTracker, WandbTracker
-    from bench.training import lightning_logger
+    from bench.run.tracking import CsvTracker, NullTracker, WandbTracker
+    from bench.run.training import lightning_logger
 
     wandb = lightning_logger(WandbTracker(project="p", mode="offline", dir=str(tmp_path)), tmp_path, "train-global", "k")
     assert isinstance(wandb, WandbLogger) and wandb._wandb_init["mode"] == "offline"

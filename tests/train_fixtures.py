@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.dataset import Dataset, Employee, Task
-from bench.io import write_json, write_jsonl
+from bench.core.dataset import Dataset, Employee, Task
+from bench.core.io import write_json, write_jsonl
 from data_synth.artifact import SynthArtifact, load_artifact
 
 ASPECTS = ["role", "abilities", "experience"]

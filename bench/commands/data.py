@@ -7,11 +7,13 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from bench.cli import hydra_command
+from bench.app.command import hydra_command
+from bench.core.errors import ConfigError
+from bench.core.io import write_json
+from bench.core.runstore import run_dir
 from bench.data import load_dataset
-from bench.errors import ConfigError
-from bench.io import write_json
-from bench.runstore import run_dir
+from bench.data.export import export_custom
+from bench.data.leakage import leakage_report
 
 ACTIONS = ("validate", "stats", "export")
 # Leakage findings printed by `validate`; all of them go to leakage.json in the run directory.
@@ -32,9 +34,6 @@ def run(cfg: DictConfig, action: str) -> tuple[dict, dict]:
     Returns:
         ``(stats, {"dataset": dataset, "dir": output directory})``.
     """
-    from bench.data.export import export_custom
-    from bench.data.leakage import leakage_report
-
     dataset = load_dataset(cfg.data)
     stats = dataset.stats()
     if action == "export":

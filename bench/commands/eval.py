@@ -11,18 +11,16 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from bench.cli import hydra_command
-from bench.job import evaluate_job
-from bench.runstore import run_dir
+from bench.app.command import hydra_command
+from bench.core.runstore import run_dir
+from bench.run.kinds import evaluate_encoders
+from bench.run.recipe import run_job
 
 
 def run(cfg: DictConfig) -> tuple[dict, dict]:
     """Evaluate ``cfg.eval.encoders`` on ``cfg.data``; returns ``(results, {"dir": run dir})``."""
-    from bench.adapters import AdapterSet
-
     out = run_dir()
-    adapters = AdapterSet.load(cfg.eval.adapter_set) if cfg.eval.get("adapter_set") else None
-    results = evaluate_job(cfg, out, adapters=adapters, job_type="eval")
+    results = run_job(cfg, out, evaluate_encoders, job_type="eval")
     print(out)
     return results, {"dir": out}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.errors import ConfigError
+from bench.core.errors import ConfigError
 from reports.render import render_report
 
 TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")

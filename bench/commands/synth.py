@@ -11,8 +11,10 @@ import time
 
 from omegaconf import DictConfig
 
-from bench.cli import hydra_command
+from bench.app.command import hydra_command
 from bench.data import load_dataset
+from bench.run.preflight import check_synthesis
+from bench.run.synthesis import build_client, ensure_artifact
 from data_synth.artifact import load_artifact
 
 COLUMNS = ("count", "calls", "cache_hits", "tokens", "cost_usd", "seconds")
@@ -42,10 +44,9 @@ def run(cfg: DictConfig) -> tuple[dict, dict]:
     Returns:
         ``(manifest, {"dir": artifact directory, "seconds": wall-clock})``.
     """
-    from data_synth.pipeline import build_client, ensure_artifact
-
     start = time.perf_counter()
     dataset = load_dataset(cfg.data)
+    check_synthesis(cfg, dataset)
     with build_client(cfg.llm, dataset) as client:
         directory = ensure_artifact(cfg, dataset=dataset, client=client)
     seconds = time.perf_counter() - start

@@ -8,31 +8,16 @@ interruption resumes from the last checkpoint; after a finished run it reuses th
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 from omegaconf import DictConfig
 
-from bench.cli import hydra_command
+from bench.app.command import hydra_command
+from bench.core.io import atomic_write_text, write_json
+from bench.core.redact import plain_config
+from bench.core.runstore import run_dir
 from bench.data import load_dataset
-from bench.errors import ConfigError
-from bench.io import atomic_write_text, write_json
-from bench.redact import plain_config
-from bench.runstore import run_dir
-
-
-def synth_artifact_dir(cfg: DictConfig, dataset) -> Path:  # noqa: ANN001 - a bench.dataset.Dataset
-    """``train.synth_dir``, else the artifact ``data_synth.pipeline.ensure_artifact`` makes or finds."""
-    if cfg.train.get("synth_dir"):
-        return Path(cfg.train.synth_dir)
-    try:
-        from data_synth.pipeline import ensure_artifact
-    except ImportError as error:
-        raise ConfigError(
-            f"no synthetic data: set train.synth_dir=DIR (a `teamform synth` output); generating it here needs "
-            f"data_synth.pipeline.ensure_artifact, which failed to import ({error})"
-        ) from None
-    return Path(ensure_artifact(cfg, dataset=dataset))
+from bench.run.preflight import check_job
+from bench.run.recipe import Job, eval_settings
 
 
 def run(cfg: DictConfig) -> tuple[dict, dict]:
@@ -41,26 +26,11 @@ def run(cfg: DictConfig) -> tuple[dict, dict]:
     Returns:
         ``(metadata, {"adapters": AdapterSet, "dir": its directory})``.
     """
-    from hydra.utils import instantiate
-
-    from bench.job import check_synthetic_leakage
-    from bench.training import lightning_logger, train_adapter_set
-    from data_synth.artifact import load_artifact
-
-    dataset = load_dataset(cfg.data)
-    settings = instantiate(cfg.train, _convert_="all")
-    artifact = load_artifact(synth_artifact_dir(cfg, dataset))
-    check_synthetic_leakage(cfg, dataset, artifact)  # job.allow_leakage=true skips it
-    tracker = instantiate(cfg.logger)
     out = run_dir()
-
-    def make_encoder():  # noqa: ANN202 - a fresh base encoder per adapter
-        return instantiate(cfg.model, _convert_="all")
-
-    adapters = train_adapter_set(
-        dataset, artifact, make_encoder, settings, cfg.paths.cache_dir,
-        logger_factory=lambda name, save_dir: lightning_logger(tracker, out, f"train-{name}", group=save_dir.parent.name),
-    )
+    dataset = load_dataset(cfg.data)
+    check_job(cfg, dataset, kind="train_eval")
+    job = Job(cfg, out, dataset, "train", eval_settings(cfg))
+    adapters = job.train(job.synthesise()).adapters  # synth_dir or the cached artifact, leakage-guarded
     meta = adapters.metadata
     print(f"adapter set {adapters.dir.name}: mode={adapters.mode} {'reused' if adapters.reused else 'trained'}")
     for name, info in meta["adapters"].items():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from bench.dataset import Dataset
-from bench.errors import ConfigError, TeamformError
+from bench.core.dataset import Dataset
+from bench.core.errors import ConfigError, TeamformError
 
 
 def load_dataset(data_cfg: DictConfig) -> Dataset:

@@ -1,9 +1,11 @@
-"""``data=custom``: a company's own data in the custom format (DESIGN.md section 4).
+"""``data=custom``: a company's own data in the custom format (``docs/design.md`` section 4).
 
 A directory with::
 
-    employees.jsonl   {"id": "e17", "aspects": {"role": "...", "behavior": "...", ...}} per line
-      or employees.csv  an ``id`` column and one column per aspect (quoted fields may hold newlines)
+    employees.jsonl   {"id": "e17", "aspects": {"role": "...", "behavior": "...", ...}} per line,
+                      optionally with "capacity": 2 (most tasks in ``teamform team``; not an aspect)
+      or employees.csv  an ``id`` column, one column per aspect (quoted fields may hold newlines)
+                      and an optional reserved ``capacity`` column (empty cell: no capacity)
     tasks.jsonl       {"id": "t3", "project": "...", "task": "..."} per line: the evaluation tasks
     labels.csv        task_id,employee_id,label (0/1 or a graded integer; sparse)
       or qrels.txt      TREC qrels: ``task_id 0 employee_id grade`` per line
@@ -11,7 +13,7 @@ A directory with::
     context.md        optional paragraph about the enterprise
 
 Aspect names come from the data (JSON keys, CSV columns) in file order. An employee may lack an
-aspect or have it empty. Every defect raises :class:`bench.errors.DataError` with the file, the
+aspect or have it empty. Every defect raises :class:`bench.core.errors.DataError` with the file, the
 line and the fix; nothing is dropped silently (blank lines are counted in ``Dataset.notes``).
 """
 
@@ -19,11 +21,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.core.dataset import Dataset, Task
+from bench.core.errors import DataError
 from bench.data.labels import read_labels_csv, read_qrels
 from bench.data.readers import read_text
 from bench.data.records import read_employees_csv, read_employees_jsonl, read_tasks
-from bench.dataset import Dataset, Task
-from bench.errors import DataError
 
 EMPLOYEE_FILES = ("employees.jsonl", "employees.csv")
 LABEL_FILES = ("labels.csv", "qrels.txt")

@@ -1,4 +1,4 @@
-"""``teamform data export``: write any dataset in the custom format (DESIGN.md section 4).
+"""``teamform data export``: write any dataset in the custom format (``docs/design.md`` section 4).
 
 The export holds employee text by design: it is the user's own data, written where they asked.
 It is built in a temporary sibling directory (every file written atomically), checked by
@@ -15,17 +15,27 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
+from bench.core.dataset import Dataset, Employee, Task
+from bench.core.errors import DataError
+from bench.core.io import atomic_write_text, write_json, write_jsonl
 from bench.data.custom import FORMAT_FILES, load_custom
-from bench.dataset import Dataset, Task
-from bench.errors import DataError
-from bench.io import atomic_write_text, write_json, write_jsonl
 
 MARKER = ".teamform-export.json"
 
 
 def _task_rows(tasks: list[Task]) -> list[dict[str, str]]:
     return [{"id": t.id, "project": t.project, "task": t.task} for t in tasks]
+
+
+def _employee_row(employee: Employee, aspects: list[str]) -> dict[str, Any]:
+    """One ``employees.jsonl`` line: every aspect (``null`` when absent), ``capacity`` when set."""
+    row: dict[str, Any] = {"id": employee.id}
+    if employee.capacity is not None:
+        row["capacity"] = employee.capacity
+    row["aspects"] = {a: employee.aspects.get(a) or None for a in aspects}
+    return row
 
 
 def _labels_csv(qrels: dict[str, dict[str, int]]) -> str:
@@ -42,15 +52,14 @@ def write_custom(dataset: Dataset, directory: Path) -> list[str]:
     """Write the custom-format files of ``dataset`` into ``directory`` (atomically, one by one).
 
     Every employee line lists all aspects in the dataset's order (``null`` when absent), so
-    the aspect order read back is the dataset's.
+    the aspect order read back is the dataset's; an employee's ``capacity`` is written as the
+    top-level key when set (an aspect named ``capacity`` stays inside ``aspects``).
 
     Returns:
         The names of the files written.
     """
     aspects = list(dataset.aspects)
-    employees = (
-        {"id": e.id, "aspects": {a: e.aspects.get(a) or None for a in aspects}} for e in dataset.employees
-    )
+    employees = (_employee_row(e, aspects) for e in dataset.employees)
     write_jsonl(directory / "employees.jsonl", employees)
     write_jsonl(directory / "tasks.jsonl", _task_rows(dataset.tasks))
     atomic_write_text(directory / "labels.csv", _labels_csv(dataset.qrels))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bench.core.errors import DataError
 from bench.data.readers import check_keys, read_csv, read_text
-from bench.errors import DataError
 
 LABEL_COLUMNS = ("task_id", "employee_id", "label")
 _INTEGER = re.compile(r"[+-]?\d+")

@@ -8,7 +8,7 @@ Two kinds of finding, each ``exact`` or ``normalised`` (equal only after
 * ``eval_in_employee``: an evaluation task text that occurs inside an employee's aspect text
   (the answer is in the document: word overlap alone solves it).
 
-Reports carry ids only, never text (DESIGN.md section 7).
+Reports carry ids only, never text (``docs/design.md`` section 7).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from bench.core.dataset import Dataset, Task
 from bench.data.textmatch import (
     NearDuplicateIndex,
     PhraseIndex,
@@ -23,7 +24,6 @@ from bench.data.textmatch import (
     normalise_text,
     token_jaccard,
 )
-from bench.dataset import Dataset, Task
 
 __all__ = [
     "KINDS",
@@ -150,7 +150,7 @@ def leakage_report(dataset: Dataset) -> LeakageReport:
         The report; ``report.total == 0`` means no leakage.
 
     Example:
-        >>> from bench.dataset import Employee
+        >>> from bench.core.dataset import Employee
         >>> ds = Dataset("x", [Employee("e1", {"role": "Plans the kiln downtime."})],
         ...              [Task("t1", "Kiln", "plan the kiln downtime")], {},
         ...              train_tasks=[Task("s1", "kiln", "Plan the kiln downtime!")])

@@ -1,7 +1,7 @@
 """``data=onet``: the public O*NET database as a team-formation benchmark.
 
-Occupations play the employees and their task statements play the project tasks (issue 2, item
-6; ``../shared/data/onet/README.md``). Each kept occupation's task statements are split in two by
+Occupations play the employees and their task statements play the project tasks (the O*NET
+database's own text files, read from ``data.root``; ``docs/design.md`` section 4). Each kept occupation's task statements are split in two by
 a seeded shuffle: one half is the ``experience`` aspect, the other half is where queries come
 from. A query is ``Project: {detailed work activity}. Task: {task statement}``; relevance is 2
 for every kept occupation that owns the statement (the same text may belong to several) and 1
@@ -22,11 +22,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.core.dataset import Dataset, Employee, GroundTruth, Task
+from bench.core.errors import ConfigError
 from bench.data.onet_profile import profile_aspects
 from bench.data.onet_tables import CODE, check_release, number, read_table
 from bench.data.textmatch import normalise_text
-from bench.dataset import Dataset, Employee, GroundTruth, Task
-from bench.errors import ConfigError
 
 ATTRIBUTION = "O*NET 29.3 Database, National Center for O*NET Development, CC BY 4.0"
 ASPECTS = ["role", "experience", "abilities", "behavior", "tools"]
@@ -60,7 +60,7 @@ def load_onet(
     top_work_styles: int = 6,
     max_tools: int = 15,
 ) -> Dataset:
-    """Load an O*NET text release as a :class:`~bench.dataset.Dataset`.
+    """Load an O*NET text release as a :class:`~bench.core.dataset.Dataset`.
 
     Args:
         root: directory of the official text release (``Occupation Data.txt`` etc.).

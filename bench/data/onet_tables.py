@@ -3,7 +3,7 @@
 The text release quotes a field only when it holds a double quote (``"Conduct ""head counts""
 ..."``), so the files are read with :mod:`csv` in its default (minimal) quoting mode with a tab
 delimiter; ``QUOTE_NONE`` would keep the doubled quotes. Every defect is a one-line
-:class:`~bench.errors.DataError` naming the file, line and fix.
+:class:`~bench.core.errors.DataError` naming the file, line and fix.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.errors import DataError
+from bench.core.errors import DataError
 
 ONET_URL = "https://www.onetcenter.org/database.html"
 GET_RELEASE = (

@@ -1,7 +1,7 @@
 """Strict readers for the files of a dataset directory: UTF-8 text, JSON Lines and CSV.
 
 Each reader returns the rows with their 1-based line numbers and raises
-:class:`bench.errors.DataError` naming the file, the line and the fix on the first defect
+:class:`bench.core.errors.DataError` naming the file, the line and the fix on the first defect
 (invalid UTF-8, an empty file, a line that is not a JSON object, malformed CSV). Blank lines
 are skipped and *counted*, so the caller can report them.
 """
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bench.errors import DataError
+from bench.core.errors import DataError
 
 BOM = "\ufeff"
 # CVs and project descriptions can exceed the csv module's default 128 KiB field limit.

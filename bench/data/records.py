@@ -1,21 +1,31 @@
 """Employee and task records of the custom format (``employees.*``, ``tasks.jsonl``).
 
-Each reader checks every row (keys, ids, texts, duplicates) and raises
-:class:`bench.errors.DataError` naming the file, the line and the fix.
+Each reader checks every row (keys, ids, texts, capacities, duplicates) and raises
+:class:`bench.core.errors.DataError` naming the file, the line and the fix.
+
+``capacity`` (the most tasks a person may take in ``teamform team``) is a reserved key, not an
+aspect: a top-level key of a JSON line (an aspect named ``capacity`` inside ``aspects`` is still
+an aspect), and a reserved column of the CSV (which therefore cannot hold an aspect of that name).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+from aggregators.registry import AGGREGATORS
+from bench.core.dataset import Employee, Task
+from bench.core.errors import DataError
 from bench.data.readers import check_keys, read_csv, read_jsonl
-from bench.dataset import Employee, Task
-from bench.errors import DataError
 
-EMPLOYEE_KEYS = ("id", "aspects")
+EMPLOYEE_KEYS = ("id", "aspects", "capacity")
 TASK_KEYS = ("id", "project", "task")
 EMPLOYEE_EXAMPLE = '{"id": "e17", "aspects": {"role": "...", "experience": "..."}}'
+CAPACITY = "capacity"
+# Far above any team's task count, and small enough for the int64 capacity arrays of bench.team.
+MAX_CAPACITY = 1_000_000
+_DIGITS = re.compile(r"[0-9]+")
 TASK_EXAMPLE = '{"id": "t3", "project": "...", "task": "..."}'
 
 
@@ -50,8 +60,6 @@ def _first_seen(path: Path, line: int, ident: str, lines: dict[str, int], what: 
 
 def reserved_aspect_names() -> set[str]:
     """Names an aspect cannot take: they name other views of a system (``concat``, aggregators)."""
-    from aggregators import AGGREGATORS
-
     return {"concat", *AGGREGATORS, *(f"weighted_{name}" for name in AGGREGATORS)}
 
 
@@ -67,6 +75,61 @@ def check_aspect_name(path: Path, line: int, name: str) -> None:
             path, f"aspect name {name!r} is also the name of a view (the concatenated profile or an aggregator)",
             line, f"rename the aspect, e.g. {name}_text",
         )
+
+
+def _brief(text: str) -> str:
+    """A value as quoted in an error message: at most 20 characters."""
+    return text if len(text) <= 20 else f"{text[:20]}..."
+
+
+def _check_capacity(path: Path, line: int, ident: str, value: int, fix: str) -> int:
+    if value < 0:
+        raise DataError(path, f"capacity of employee {ident!r} is negative ({_brief(str(value))})", line, fix)
+    if value > MAX_CAPACITY:
+        raise DataError(
+            path,
+            f"capacity of employee {ident!r} is {_brief(str(value))}, above the limit {MAX_CAPACITY}",
+            line,
+            fix,
+        )
+    return value
+
+
+def parse_capacity_json(path: Path, line: int, ident: str, value: Any) -> int | None:
+    """The ``capacity`` of a JSON line: absent or ``null`` is ``None``, else an integer >= 0.
+
+    JSON booleans, floats (even ``2.0``) and strings are refused, not converted.
+    """
+    fix = 'write "capacity" as a whole number of tasks >= 0, e.g. "capacity": 2, or leave the key out'
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError(
+            path,
+            f"capacity of employee {ident!r} is a JSON {type(value).__name__} ({_brief(repr(value))})",
+            line,
+            fix,
+        )
+    return _check_capacity(path, line, ident, value, fix)
+
+
+def parse_capacity_cell(path: Path, line: int, ident: str, cell: str) -> int | None:
+    """The ``capacity`` cell of a CSV row: empty is ``None``, else decimal digits (an integer >= 0)."""
+    fix = "write a whole number of tasks >= 0 in the capacity column, or leave the cell empty"
+    text = cell.strip()
+    if not text:
+        return None
+    shown = _brief(text)
+    if text.startswith("-") and _DIGITS.fullmatch(text[1:]):
+        raise DataError(path, f"capacity of employee {ident!r} is negative ({shown})", line, fix)
+    if not _DIGITS.fullmatch(text):
+        raise DataError(path, f"capacity of employee {ident!r} is {shown!r}, not a whole number", line, fix)
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_CAPACITY)):  # also keeps int() away from very long digit strings
+        raise DataError(
+            path, f"capacity of employee {ident!r} is {shown}, above the limit {MAX_CAPACITY}", line, fix
+        )
+    return _check_capacity(path, line, ident, int(digits), fix)
 
 
 def _note_blank(notes: list[str], path: Path, blank: int) -> None:
@@ -85,7 +148,7 @@ def _note_textless(notes: list[str], path: Path, employees: list[Employee]) -> N
 
 
 def read_employees_jsonl(path: Path, notes: list[str]) -> tuple[list[Employee], list[str], dict[str, int]]:
-    """Employees from ``{"id", "aspects": {name: text}}`` lines.
+    """Employees from ``{"id", "aspects": {name: text}, "capacity": n}`` lines (capacity optional).
 
     Returns:
         ``(employees, aspect names in order of first appearance, id -> line)``.
@@ -125,13 +188,15 @@ def read_employees_jsonl(path: Path, notes: list[str]) -> tuple[list[Employee], 
             aspects.setdefault(name, None)
             if text and text.strip():
                 kept[name] = text
-        employees.append(Employee(ident, kept))
+        capacity = parse_capacity_json(path, line, ident, obj.get(CAPACITY))
+        employees.append(Employee(ident, kept, capacity))
     _note_textless(notes, path, employees)
     return employees, list(aspects), lines
 
 
 def read_employees_csv(path: Path, notes: list[str]) -> tuple[list[Employee], list[str], dict[str, int]]:
-    """Employees from a CSV with an ``id`` column and one column per aspect.
+    """Employees from a CSV with an ``id`` column, one column per aspect and an optional
+    ``capacity`` column (reserved: never an aspect; an empty cell is no capacity).
 
     Returns:
         ``(employees, aspect names in column order, id -> line)``.
@@ -156,24 +221,30 @@ def read_employees_csv(path: Path, notes: list[str]) -> tuple[list[Employee], li
             raise DataError(
                 path, f"column {name!r} appears twice in the header", header_line, "name every column once"
             )
-        if name != "id":
+        if name not in ("id", CAPACITY):
             check_aspect_name(path, header_line, name)
         seen[name] = number
-    if len(header) == 1:
+    aspects = [name for name in header if name not in ("id", CAPACITY)]
+    if not aspects:
         raise DataError(
             path, "the header has no aspect columns", header_line, "add one column per aspect after id"
         )
     id_col = header.index("id")
-    aspects = [name for name in header if name != "id"]
+    capacity_col = header.index(CAPACITY) if CAPACITY in header else None
     employees: list[Employee] = []
     lines: dict[str, int] = {}
     for line, fields in rows:
         ident = parse_id(path, line, fields[id_col].strip())
         _first_seen(path, line, ident, lines)
         texts = {
-            name: text for name, text in zip(header, fields, strict=True) if name != "id" and text.strip()
+            name: text
+            for name, text in zip(header, fields, strict=True)
+            if name not in ("id", CAPACITY) and text.strip()
         }
-        employees.append(Employee(ident, texts))
+        capacity = None
+        if capacity_col is not None:
+            capacity = parse_capacity_cell(path, line, ident, fields[capacity_col])
+        employees.append(Employee(ident, texts, capacity))
     if not employees:
         raise DataError(path, "the file has a header but no employee rows", fix=fix_empty)
     _note_textless(notes, path, employees)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bench.core.ranks import tie_counts
 from bench.metrics._ranking import RankedTasks
-from bench.ranks import tie_counts
 
 
 def auc(ranked: RankedTasks) -> np.ndarray:

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from bench.metrics import parse_metric
 from bench.metrics._ranking import rank_tasks, trec_tiebreak
+from bench.metrics.registry import parse_metric
 from bench.metrics.run import Run
 
 Qrels = Mapping[str, Mapping[str, int]]

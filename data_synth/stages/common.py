@@ -17,8 +17,8 @@ from typing import Any
 
 import pydantic
 
-from bench.dataset import Dataset, Task
-from bench.io import write_json
+from bench.core.dataset import Dataset, Task
+from bench.core.io import write_json
 from data_synth.artifact import read_jsonl
 from data_synth.backend import LLMReply, LLMRequest
 from data_synth.client import LLMClient

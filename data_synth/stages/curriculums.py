@@ -1,4 +1,4 @@
-"""Stage 3: one ideal-employee curriculum per task (thesis ``003_243ec51222b53ab2.txt`` 4.3.3).
+"""Stage 3: one ideal-employee curriculum per task (Lima (2024, thesis), section 4.3.3).
 
 The prompt gives the enterprise context, the profile sections (the dataset's aspect names) and the
 task; the reply has one text per aspect. Output: ``curriculums.jsonl`` with ``task_id`` and
@@ -7,8 +7,8 @@ task; the reply has one text per aspect. Output: ``curriculums.jsonl`` with ``ta
 
 from __future__ import annotations
 
-from bench.errors import TeamformError
-from bench.io import write_jsonl
+from bench.core.errors import TeamformError
+from bench.core.io import write_jsonl
 from data_synth.prompts import aspect_sections, load_template
 from data_synth.schemas import profile_dict, profile_schema
 from data_synth.stages.common import StageContext, usage_delta, usage_snapshot

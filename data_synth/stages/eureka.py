@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from bench.io import write_jsonl
+from bench.core.io import write_jsonl
 from data_synth.eureka import OUTCOMES, Evaluation, classification_metrics, outcome, run_eureka
 from data_synth.prompts import base_label_prompt, load_template, prompt_id, render_label_prompt
 from data_synth.schemas import RelevanceLabel, ReviewerReply

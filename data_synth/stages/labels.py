@@ -1,6 +1,6 @@
 """Stage 4: chain-of-thought relevance labels of (synthetic task, real employee) pairs.
 
-Paper ``000_70a8ab29082343de.txt`` section 4.2: tasks are sampled at random; the employee comes
+Drummond and Veloso (2024), section 4.2: tasks are sampled at random; the employee comes
 with probability 1/2 from the base encoder's top 20 for the task (``source = "top20"``) and
 otherwise uniformly from all employees (``source = "uniform"``). Each pair is labelled by the
 labelling prompt (the hand-written base prompt, or the best Eureka prompt when Eureka ran), which
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 
-from bench.errors import TeamformError
-from bench.io import write_jsonl
+from bench.core.errors import TeamformError
+from bench.core.io import write_jsonl
 from data_synth.label_pool import top_k_pool
 from data_synth.prompts import base_label_prompt, prompt_id, render_label_prompt
 from data_synth.schemas import RelevanceLabel

@@ -1,4 +1,4 @@
-"""Stage 6: multi-granularity negatives (``002_514dab5623a38108.txt`` section 2.1, Figure 2).
+"""Stage 6: multi-granularity negatives (Negative Matters (2025), section 2.1, Figure 2).
 
 For each task and its ideal curriculum, the LLM writes four profiles that are not right for the
 task, ordered from the most to the least similar to the ideal one. They are stored with their
@@ -10,8 +10,8 @@ training curriculum's "easiest first" order instead.) Output: ``negatives.jsonl`
 
 from __future__ import annotations
 
-from bench.errors import TeamformError
-from bench.io import write_jsonl
+from bench.core.errors import TeamformError
+from bench.core.io import write_jsonl
 from data_synth.prompts import aspect_sections, load_template
 from data_synth.schemas import NEGATIVE_FIELDS, NEGATIVE_LEVELS, negatives_schema, profile_dict
 from data_synth.stages.common import StageContext, usage_delta, usage_snapshot

@@ -1,4 +1,4 @@
-"""Stage 1: project brainstorm (paper ``000_70a8ab29082343de.txt`` section 4.2, Figure 7 left).
+"""Stage 1: project brainstorm (Drummond and Veloso (2024), section 4.2, Figure 7 left).
 
 ``n_brainstorms`` times, the LLM is given the enterprise context and a fresh random sample of
 ability phrases taken from the employees' records, and asked for ``projects_per_brainstorm``
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
+from bench.core.io import write_jsonl
 from bench.data.leakage import normalise_text
-from bench.io import write_jsonl
 from data_synth.prompts import load_template
 from data_synth.schemas import ProjectList
 from data_synth.stages.common import StageContext, usage_delta, usage_snapshot

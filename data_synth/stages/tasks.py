@@ -1,4 +1,4 @@
-"""Stage 2: tasks per project (paper ``000_70a8ab29082343de.txt`` section 4.2, Figure 7 right).
+"""Stage 2: tasks per project (Drummond and Veloso (2024), section 4.2, Figure 7 right).
 
 Each brainstormed project is broken into ``tasks_per_project`` tasks, guided by one
 human-written example project (in ``data_synth/prompts/tasks.md``). Tasks are de-duplicated, and
@@ -10,10 +10,10 @@ are counted in the manifest. Output: ``tasks.jsonl`` with ``id`` (``s1``, ``s2``
 
 from __future__ import annotations
 
+from bench.core.dataset import Task
+from bench.core.errors import TeamformError
+from bench.core.io import write_jsonl
 from bench.data.leakage import NearDuplicateIndex, normalise_text
-from bench.dataset import Task
-from bench.errors import TeamformError
-from bench.io import write_jsonl
 from data_synth.prompts import load_template
 from data_synth.schemas import TaskList
 from data_synth.stages.common import StageContext, usage_delta, usage_snapshot

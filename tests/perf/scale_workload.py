@@ -3,7 +3,7 @@
 ``python -m tests.perf.scale_workload SPEC.npz OUT.json``: 100,000 simulated employees x 5
 aspects and 500 tasks, vectors drawn from ``SPEC.npz`` (``mean (dim,)``, ``factor (dim, dim)``:
 ``x = normalise(mean + z @ factor.T)``, ``z`` standard normal); per aspect an HNSW index
-(:func:`bench.retrieval.build_index`) and its top-1000 per task; the per-task union of those
+(:func:`bench.run.retrieval.build_index`) and its top-1000 per task; the per-task union of those
 candidates fused by the paper's aggregators; and exact inner-product search (``IndexFlatIP``) for
 the recall@100 of the approximate top-100. Writes times (s), recall and peak memory to OUT.json.
 """
@@ -56,7 +56,7 @@ def main(spec_path: str, out_path: str) -> None:
     import faiss
 
     from aggregators import get_aggregator
-    from bench.retrieval import IndexSpec, build_index, search
+    from bench.run.retrieval import IndexSpec, build_index, search
 
     tracemalloc.start()
     spec = dict(np.load(spec_path))

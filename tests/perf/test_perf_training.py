@@ -3,7 +3,7 @@
 Ours is the real ``teamform train`` path without its file output: :class:`models.lora.apply_lora`
 on the bundled MiniLM, :class:`models.datamodule.PairDataModule` and
 :class:`models.lit_module.DualEncoderModule` under a Lightning ``Trainer`` (as
-:func:`bench.training.train_adapter` builds them). The peer is ``SentenceTransformerTrainer`` with
+:func:`bench.run.training.train_adapter` builds them). The peer is ``SentenceTransformerTrainer`` with
 ``MultipleNegativesRankingLoss(scale=1/tau)`` and the same PEFT LoRA config (r = alpha = 16,
 dropout 0.05, every linear layer but the pooler), AdamW (lr 4e-4, weight decay 0.1, linear
 warm-up), fp32, no gradient clipping. Both get the same batches of 24 (query, positive) pairs of
@@ -42,10 +42,10 @@ def training_data(tmp_path_factory: pytest.TempPathFactory):
     """``(dataset, artifact)``: the quick-profile demo and a simulated synthetic artifact for it."""
     from hydra import compose, initialize_config_dir
 
-    from bench.cli import CONF_DIR
+    from bench.app.groups import CONF_DIR
     from bench.data import load_dataset
+    from bench.run.synthesis import build_client, ensure_artifact
     from data_synth.artifact import load_artifact
-    from data_synth.pipeline import build_client, ensure_artifact
 
     os.environ["TEAMFORM_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):

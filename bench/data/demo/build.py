@@ -1,4 +1,4 @@
-"""``data=demo``: build the simulated enterprise as a :class:`bench.dataset.Dataset`."""
+"""``data=demo``: build the simulated enterprise as a :class:`bench.core.dataset.Dataset`."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from bench.core.dataset import Dataset, Employee, GroundTruth, Task
+from bench.core.errors import ConfigError
 from bench.data.demo.enterprise import load_enterprise, load_phrasing
 from bench.data.demo.judging import grades, judged_rows
 from bench.data.demo.prose import ASPECTS, Renderer
 from bench.data.demo.tasks import Project, TaskSpec, TaskWriter, make_projects, split_counts
 from bench.data.demo.taxonomy import load_taxonomy
 from bench.data.demo.workforce import level_matrix, sample_workforce
-from bench.dataset import Dataset, Employee, GroundTruth, Task
-from bench.errors import ConfigError
 
 MISSING_ASPECTS = {"goals": 0.08, "behavior": 0.07, "experience": 0.04, "abilities": 0.02}
 POOL_SIZE = 10  # thesis 003, section 4.1.2: candidates from the base model's top 10

@@ -24,10 +24,10 @@ import time
 
 import numpy as np
 
+from bench.core.dataset import Dataset
 from bench.data.demo import build_demo
 from bench.data.demo.judging import cover
 from bench.data.demo.taxonomy import load_taxonomy
-from bench.dataset import Dataset
 
 
 def ndcg_at(ranked: list[str], judged: dict[str, int], k: int) -> float:

@@ -1,7 +1,7 @@
 """The organisation of the simulated enterprise, read from ``enterprise.yaml``.
 
 Departments, their units (each tied to a few skills), sites, seniority levels with the paper's
-head-counts (000_70a8ab29082343de.txt, section 4.1) and project themes.
+head-counts (Drummond and Veloso (2024), section 4.1) and project themes.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from bench.core.errors import DataError
 from bench.data.demo.taxonomy import Taxonomy, load_taxonomy, read_yaml
-from bench.errors import DataError
 
 PATH = "bench/data/demo/enterprise.yaml"
 

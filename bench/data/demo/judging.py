@@ -11,7 +11,7 @@ Grade of employee ``e`` for a task needing skills ``s_1..s_k`` (most important f
 Seniority caps the grade at 1 where the person is at the wrong level for the task: a lead task
 held by a Senior (individual contributor) or Supervisor, or a hands-on task held by a Director.
 
-Judged pairs follow the paper's annotator application (thesis 003_243ec51222b53ab2.txt, section
+Judged pairs follow the paper's annotator application (Lima (2024, thesis), section
 4.1.2): for each task, half of the candidates come from a short list of likely-relevant people
 (the thesis used the base model's top 10; here the top ``pool_size`` by the hidden cover, so the
 pool has true positives and near misses) and half uniformly from everyone.

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from bench.errors import DataError
+from bench.core.errors import DataError
 
 PACKAGE = "bench.data.demo"
 
@@ -53,7 +53,7 @@ class Skill:
         return text[0].lower() + text[1:]
 
     def as_truth(self) -> dict[str, Any]:
-        """The form :class:`bench.dataset.GroundTruth` stores."""
+        """The form :class:`bench.core.dataset.GroundTruth` stores."""
         return {
             "label": self.label,
             "area": self.area,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.errors import ConfigError, unknown_choice
+from bench.core.errors import ConfigError, unknown_choice
 from models.lora import LoraSettings
 from models.negatives import check_schedule
 from models.pairs import MIXES
@@ -23,7 +23,7 @@ PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
 
 @dataclass(frozen=True)
 class NegativeSettings:
-    """Multi-granularity hard negatives (``train.negatives``; ``002_...`` sections 2.1, 4.1)."""
+    """Multi-granularity hard negatives (``train.negatives``; Negative Matters (2025), sections 2.1, 4.1)."""
 
     enabled: bool = False
     schedule: str = "curriculum"

@@ -3,7 +3,7 @@
 Hydra reports an unknown ``group=option``, a key that is not in the config or an override it
 cannot parse as several lines and exit code 1; an error inside a ``_target_`` comes wrapped in
 an :class:`hydra.errors.InstantiationException`. :func:`config_error` maps each of them to a
-:class:`bench.errors.TeamformError` whose message names the bad key or option and the valid
+:class:`bench.core.errors.TeamformError` whose message names the bad key or option and the valid
 choices, so the CLI can print it on one line with exit code 2. Anything else is a bug and is
 left alone (its traceback is what a bug report needs).
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from bench.errors import ConfigError, TeamformError
+from bench.app.groups import config_groups
+from bench.core.errors import ConfigError, TeamformError
 
 FULL_TRACE_HINT = "HYDRA_FULL_ERROR=1 shows the traceback"
 
@@ -85,8 +86,6 @@ def config_error(error: BaseException) -> TeamformError | None:
 
 
 def _missing_option(error: BaseException) -> ConfigError:
-    from bench.cli import config_groups
-
     missing = getattr(error, "missing_cfg_file", None) or ""
     group, _, name = missing.rpartition("/")
     if not group:

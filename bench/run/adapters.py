@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import ConfigError, DataError
-from bench.io import content_key
+from bench.core.errors import ConfigError, DataError
+from bench.core.io import content_key
 
 ARTIFACT_FILES = ("tasks.jsonl", "curriculums.jsonl", "labels.jsonl", "negatives.jsonl")
 GLOBAL = "global"
@@ -77,7 +77,7 @@ class AdapterSet:
         A global adapter serves every view; a specialised set serves only its own aspects.
 
         Raises:
-            bench.errors.ConfigError: a specialised set has no adapter for ``view``.
+            bench.core.errors.ConfigError: a specialised set has no adapter for ``view``.
         """
         if self.mode == GLOBAL:
             return self.adapters[GLOBAL]

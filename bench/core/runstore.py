@@ -7,6 +7,8 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
+from bench import __version__
+
 
 def run_dir() -> Path:
     """The output directory of the running Hydra job (created), or ``outputs/adhoc`` outside Hydra."""
@@ -23,8 +25,6 @@ def run_dir() -> Path:
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """``git describe``-style version of the code (commit, ``+dirty`` when modified), or the package version."""
-    from bench import __version__
-
     root = Path(__file__).resolve().parent.parent
     try:
         sha = subprocess.run(

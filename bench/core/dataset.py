@@ -16,19 +16,31 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Paper eq. 1 (000_70a8ab29082343de.txt, section 3).
+# Drummond and Veloso (2024), eq. 1 (section 3).
 QUERY_TEMPLATE = "Project: {project}. Task: {task}"
 
 
 @dataclass(frozen=True)
 class Employee:
-    """One employee: an id and the texts of the aspects the data has for them.
+    """One employee: an id, the texts of the aspects the data has for them, and a capacity.
 
     Missing or empty aspects are simply absent from :attr:`aspects`.
+
+    Attributes:
+        id: unique in the dataset; no whitespace (it is a TREC field).
+        aspects: ``aspect name -> text``, non-empty texts only.
+        capacity: the most tasks this person may take when ``teamform team`` assembles a team
+            (0: takes none); ``None`` leaves it to ``team.max_tasks_per_person``. Not an aspect:
+            it is never embedded, and it enters the content hash only when set.
+
+    Example:
+        >>> Employee("e1", {"role": "Kiln lead"}, capacity=2).capacity
+        2
     """
 
     id: str
     aspects: Mapping[str, str]
+    capacity: int | None = None
 
     def text(self, aspects: Iterable[str], sep: str = "\n") -> str:
         """The concatenation of the given aspects (those the employee has), labelled by name."""
@@ -52,6 +64,13 @@ class Task:
             'Project: Kiln retrofit. Task: Plan the downtime'
         """
         return QUERY_TEMPLATE.format(project=self.project, task=self.task)
+
+
+def _canonical_employee(employee: Employee) -> list[Any]:
+    row: list[Any] = [employee.id, {a: t for a, t in sorted(employee.aspects.items()) if t}]
+    if employee.capacity is not None:
+        row.append({"capacity": employee.capacity})
+    return row
 
 
 @dataclass
@@ -129,13 +148,14 @@ class Dataset:
 
     # ---- identity -------------------------------------------------------------------------
     def canonical(self) -> dict[str, Any]:
-        """The content that defines the dataset, in a canonical order (what the hash covers)."""
+        """The content that defines the dataset, in a canonical order (what the hash covers).
+
+        An employee is ``[id, {aspect: text}]``, with ``{"capacity": n}`` appended only when the
+        capacity is set, so datasets without capacities hash as they did before it existed.
+        """
         return {
             "aspects": list(self.aspects),
-            "employees": sorted(
-                ([e.id, {a: t for a, t in sorted(e.aspects.items()) if t}] for e in self.employees),
-                key=lambda r: r[0],
-            ),
+            "employees": sorted((_canonical_employee(e) for e in self.employees), key=lambda r: r[0]),
             "tasks": sorted([t.id, t.project, t.task] for t in self.tasks),
             # A task with an empty label dict is the same as an unlabelled one.
             "qrels": {t: dict(sorted(d.items())) for t, d in sorted(self.qrels.items()) if d},

@@ -10,11 +10,59 @@ import csv
 import io
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from bench.io import atomic_write_text
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from bench.core.io import atomic_write_text
+from bench.core.redact import plain_config
 
 log = logging.getLogger(__name__)
+
+
+class Tracker(Protocol):
+    """What the harness logs to: ids and numbers only (``logger=wandb|csv|none``)."""
+
+    name: str
+
+    def start(self, run_dir: Path, config: dict[str, Any], group: str | None = None, job_type: str = "eval",
+              name: str | None = None) -> None: ...
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None: ...
+
+    def log_table(self, key: str, columns: list[str], rows: list[list[Any]]) -> None: ...
+
+    def log_images(self, images: dict[str, Path]) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+def grid_group(cfg: DictConfig, out: Path) -> str | None:
+    """The grid a job belongs to (its sweep directory's name), or ``None`` outside a multirun."""
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        hc = HydraConfig.get()
+    except ValueError:
+        return out.parent.name if OmegaConf.select(cfg, "hydra.mode", default=None) else None
+    return Path(hc.sweep.dir).name if str(hc.mode) == "RunMode.MULTIRUN" else None
+
+
+def start_tracker(cfg: DictConfig, out: Path, job_type: str) -> Tracker:
+    """The ``logger=`` tracker, started for the run directory ``out`` (secrets removed from its config)."""
+    tracker = instantiate(cfg.logger)
+    tracker.start(out, plain_config(cfg), group=grid_group(cfg, out), job_type=job_type, name=f"{job_type}-{out.name}")
+    return tracker
+
+
+def log_results(tracker: Tracker, results: dict[str, Any]) -> None:
+    """``eval/<system>/<metric>`` scalars and a systems x metrics table (numbers only)."""
+    flat = {f"eval/{s}/{m}": v for s, r in results["systems"].items() for m, v in r["mean"].items()}
+    tracker.log_metrics(flat)
+    metrics = sorted({m for r in results["systems"].values() for m in r["mean"]})
+    rows = [[s, *[r["mean"].get(m) for m in metrics]] for s, r in results["systems"].items()]
+    tracker.log_table("eval/systems", ["system", *metrics], rows)
 
 
 class NullTracker:

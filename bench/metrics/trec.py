@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.io import atomic_write_text
+from bench.core.io import atomic_write_text
+from bench.metrics._ranking import trec_order, trec_tiebreak
 
 
 def system_filename(system: str) -> str:
-    """``minilm/condorcet`` -> ``minilm__condorcet.trec`` (DESIGN.md section 5)."""
+    """``minilm/condorcet`` -> ``minilm__condorcet.trec`` (``docs/design.md`` section 5)."""
     encoder, _, view = system.partition("/")
     return f"{encoder}__{view}.trec".replace("/", "_")
 
@@ -27,8 +28,6 @@ def format_run(task_ids: list[str], item_ids: list[str], scores: np.ndarray, run
     written as float32 with 9 significant digits, which round-trips exactly, so trec_eval reading
     the file ranks the items as the harness did.
     """
-    from bench.metrics._ranking import trec_order, trec_tiebreak
-
     order = trec_order(scores, trec_tiebreak(list(item_ids)))[:, :depth]  # (n_tasks, depth)
     run_name = "_".join(run_name.split())  # one field: aspect names may hold spaces
     lines = []

@@ -63,8 +63,3 @@ def content_key(*parts: Any, length: int = 16) -> str:
     """
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
-
-
-def text_hash(text: str) -> str:
-    """SHA-256 of a text (hex), the key of embedding caches."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -30,6 +30,22 @@ class ConfigError(TeamformError):
     """A configuration value is invalid (unknown name, bad combination)."""
 
 
+class SystemUnavailable(TeamformError):
+    """One system of a job cannot be used (an API unreachable after retries, a key refused, weights
+    missing offline, out of memory). The job skips that system with this message as the reason
+    and keeps every other one."""
+
+
+class ModelUnavailable(SystemUnavailable, ConfigError):
+    """A model's files cannot be found or fetched (offline without a cached copy, a wrong path)."""
+
+
+def one_line(error: BaseException) -> str:
+    """``Type: message`` of an exception on one line (for skip reasons and ``job.json``)."""
+    text = " ".join(str(error).split())
+    return text if isinstance(error, TeamformError) else f"{type(error).__name__}: {text}"
+
+
 def unknown_choice(kind: str, name: str, choices: object) -> ConfigError:
     """Build the error for an unknown registry name, listing the valid choices.
 
@@ -38,3 +54,12 @@ def unknown_choice(kind: str, name: str, choices: object) -> ConfigError:
         "unknown aggregator 'cond'; choose one of: borda, condorcet"
     """
     return ConfigError(f"unknown {kind} {name!r}; choose one of: {', '.join(sorted(choices))}")
+
+
+def exit_with(error: TeamformError) -> None:
+    """Print ``error`` as one ``error: ...`` line on stderr and exit with its code (no traceback)."""
+    import sys
+
+    message = " ".join(str(error).split("\n"))
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(error.exit_code)

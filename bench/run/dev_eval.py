@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.dataset import Dataset
+from bench.core.dataset import Dataset
 from bench.metrics import evaluate, mean
 from data_synth.artifact import SynthArtifact
 from models.pairs import DocumentView

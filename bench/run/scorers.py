@@ -1,7 +1,7 @@
 """Build the scorers that ``eval.encoders`` names: lexical baselines, OpenAI, the base model, adapters.
 
 The names users type live in :data:`SCORERS` (plus ``base`` and ``adapter``); each builder
-returns a scorer for :func:`bench.systems.score_systems`, or a one-line reason to skip it.
+returns a scorer for :func:`bench.run.systems.score_systems`, or a one-line reason to skip it.
 """
 
 from __future__ import annotations
@@ -12,10 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from bench.adapters import GLOBAL, AdapterSet
-from bench.errors import unknown_choice
+from bench.core.errors import unknown_choice
+from bench.run.adapters import GLOBAL, AdapterSet
+from models.embedding_cache import CachedEncoder
+from models.encoder import Encoder
+from models.lexical import get_lexical
+from models.openai_embed import OpenAIEmbedder, openai_skip_reason
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +40,8 @@ class ScorerSpec:
     per_aspect: dict[str, Any] = field(default_factory=dict)
 
 
-def _lexical(name: str) -> Callable[[], Any]:
-    def build() -> Any:
-        from models.lexical import get_lexical
-
+def _lexical(name: str) -> Callable[[Path], Any]:
+    def build(cache_dir: Path) -> Any:  # lexical scores are cheap: nothing to cache
         scorer = get_lexical(name)
         scorer.name = name
         return scorer
@@ -46,17 +49,16 @@ def _lexical(name: str) -> Callable[[], Any]:
     return build
 
 
-def _openai(name: str) -> Callable[[], Any]:
-    def build() -> Any:
-        from models.openai_embed import OpenAIEmbedder
-
-        return OpenAIEmbedder(name)
+def _openai(name: str) -> Callable[..., Any]:
+    def build(cache_dir: Path, **options: Any) -> Any:  # cached batch by batch: a rerun pays only what is missing
+        return OpenAIEmbedder(name, cache_dir=cache_dir, **options)
 
     return build
 
 
-# Baseline scorers that need no model config; `base` and `adapter` come from `model=` and training.
-SCORERS: dict[str, Callable[[], Any]] = {
+# Baseline scorers that need no model config (built with the embedding cache's directory);
+# `base` and `adapter` come from `model=` and training.
+SCORERS: dict[str, Callable[[Path], Any]] = {
     "bm25": _lexical("bm25"),
     "tfidf": _lexical("tfidf"),
     "openai-small": _openai("openai-small"),
@@ -67,30 +69,35 @@ ALL_NAMES = (*SCORERS, "base", "adapter")
 
 def adapter_tag(settings: Any) -> str:
     """``lora-{mode}-{mix}[-neg-{schedule}][-no-{aspect}...]``: the adapter part of system names."""
-    tag = f"lora-{settings.adapter_mode}-{settings.mix}"
-    negatives = getattr(settings, "negatives", None)
-    if negatives is not None and negatives.enabled:
-        tag += f"-neg-{negatives.effective_schedule}"
-        if negatives.effective_schedule == "fixed":
-            tag += str(negatives.level)
-    for aspect in sorted(settings.drop_aspects):
+    return tag_of_parts(settings.key_parts())
+
+
+def tag_of_parts(parts: dict[str, Any]) -> str:
+    """:func:`adapter_tag` from the settings recorded in an adapter set's ``metadata.json`` (``train``)."""
+    tag = f"lora-{parts['adapter_mode']}-{parts['mix']}"
+    negatives = parts.get("negatives") or {}
+    if negatives.get("enabled"):
+        tag += f"-neg-{negatives['schedule']}"
+        if negatives["schedule"] == "fixed":
+            tag += str(negatives["level"])
+    for aspect in sorted(parts.get("drop_aspects") or ()):
         tag += f"-no-{aspect}"
     return tag
 
 
-def build_model(model_cfg: DictConfig, cache_dir: str | Path, adapter: Path | None = None, name: str | None = None) -> Any:
-    """The configured encoder (optionally with a PEFT adapter), behind the embedding cache."""
-    from hydra.utils import instantiate
-
-    from models.embedding_cache import CachedEncoder
-
+def make_encoder(model_cfg: DictConfig, adapter: Path | None = None, name: str | None = None) -> Encoder:
+    """The one encoder factory: the ``model=`` preset, optionally with a PEFT adapter and a system name."""
     overrides: dict[str, Any] = {}
     if adapter is not None:
         overrides["adapter"] = str(adapter)
     if name is not None:
         overrides["name"] = name
-    encoder = instantiate(model_cfg, **overrides)
-    return CachedEncoder(encoder, Path(cache_dir) / "embeddings")
+    return instantiate(model_cfg, _convert_="all", **overrides)
+
+
+def build_model(model_cfg: DictConfig, cache_dir: str | Path, adapter: Path | None = None, name: str | None = None) -> CachedEncoder:
+    """The configured encoder (optionally with a PEFT adapter), behind the embedding cache."""
+    return CachedEncoder(make_encoder(model_cfg, adapter, name), Path(cache_dir) / "embeddings")
 
 
 def build_scorers(
@@ -99,6 +106,7 @@ def build_scorers(
     cache_dir: str | Path,
     adapters: AdapterSet | None = None,
     tag: str = "",
+    openai: dict[str, Any] | None = None,
 ) -> tuple[list[ScorerSpec], list[dict[str, str]]]:
     """Scorers for ``eval.encoders``, and the ones skipped with their reason.
 
@@ -108,9 +116,8 @@ def build_scorers(
         cache_dir: ``paths.cache_dir`` (embeddings are cached under it).
         adapters: the trained set for ``adapter``; ``None`` skips ``adapter`` with a reason.
         tag: the adapter part of the system name (:func:`adapter_tag`).
+        openai: options of the OpenAI embedding client (``eval.openai``: retries, backoff, timeout).
     """
-    from models.openai_embed import openai_skip_reason
-
     specs, skipped = [], []
     for name in names:
         if name not in ALL_NAMES:
@@ -121,8 +128,10 @@ def build_scorers(
                 skipped.append({"system": f"{name}/*", "reason": reason})
                 log.info("skipping %s: %s", name, reason)
                 continue
-        if name in SCORERS:
-            specs.append(ScorerSpec(name, SCORERS[name]()))
+        if name.startswith("openai"):
+            specs.append(ScorerSpec(name, SCORERS[name](Path(cache_dir) / "embeddings", **(openai or {}))))
+        elif name in SCORERS:
+            specs.append(ScorerSpec(name, SCORERS[name](Path(cache_dir) / "embeddings")))
         elif name == "base":
             specs.append(ScorerSpec(model_cfg.name, build_model(model_cfg, cache_dir)))
         elif adapters is None:

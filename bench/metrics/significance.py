@@ -8,8 +8,7 @@ intervals, and each system gets the same random stream whatever the order of the
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats
@@ -151,101 +150,6 @@ def bootstrap_ci(
         means[start : start + size] = x[rng.integers(0, x.size, size=(size, x.size))].mean(axis=1)
     low, high = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])
     return (float(low), float(high))
-
-
-@dataclass(frozen=True)
-class SystemStats:
-    """One system's mean on one metric, its interval, and its tests against the reference.
-
-    Attributes:
-        mean: mean over the system's tasks with a value.
-        ci_low: lower end of the 95% percentile-bootstrap interval of ``mean``.
-        ci_high: upper end.
-        n_tasks: tasks with a value.
-        difference: mean of (system - reference) over the tasks both have; 0 for the reference.
-        p_t: paired t-test p-value (``NaN`` for the reference).
-        p_randomisation: paired randomisation test p-value (``NaN`` for the reference).
-        p_t_holm: ``p_t`` Holm-adjusted across the systems compared on this metric.
-        p_randomisation_holm: ``p_randomisation`` Holm-adjusted likewise.
-    """
-
-    mean: float
-    ci_low: float
-    ci_high: float
-    n_tasks: int
-    difference: float
-    p_t: float
-    p_randomisation: float
-    p_t_holm: float
-    p_randomisation_holm: float
-
-
-def compare_systems(
-    per_task: Mapping[str, Mapping[str, Mapping[str, float]]],
-    reference: str,
-    metrics: Sequence[str] | None = None,
-    n_resamples: int = N_RESAMPLES,
-    seed: int = 0,
-) -> dict[str, dict[str, SystemStats]]:
-    """Test every system against ``reference`` on every metric, Holm-correcting across systems.
-
-    Args:
-        per_task: ``system -> task_id -> metric -> value`` (the ``per_task`` of
-            :func:`bench.metrics.evaluate` for each system).
-        reference: the system the others are compared with (a key of ``per_task``).
-        metrics: metrics to test; ``None`` takes those of the reference's first task.
-        n_resamples: resamples of the randomisation test and of the bootstrap.
-        seed: seed of both.
-
-    Returns:
-        ``system -> metric -> SystemStats``, the reference included (with ``NaN`` p-values).
-
-    Raises:
-        KeyError: if ``reference`` is not one of the systems.
-    """
-    if reference not in per_task:
-        raise KeyError(f"reference system {reference!r} is not among {sorted(per_task)}")
-    if metrics is None:
-        metrics = list(next(iter(per_task[reference].values()), {}))
-    others = [s for s in per_task if s != reference]
-    result: dict[str, dict[str, SystemStats]] = {s: {} for s in per_task}
-    for metric in metrics:
-        rows = {}
-        reference_values = _values(per_task[reference], metric)
-        for system in per_task:
-            own = _values(per_task[system], metric)
-            paired = [t for t in own if t in reference_values]
-            a = np.array([own[t] for t in paired])
-            b = np.array([reference_values[t] for t in paired])
-            is_ref = system == reference
-            rows[system] = dict(
-                mean=float(np.mean(list(own.values()))) if own else math.nan,
-                ci=bootstrap_ci(list(own.values()), n_resamples=n_resamples, seed=seed),
-                n_tasks=len(own),
-                difference=float(np.mean(a - b)) if paired else math.nan,
-                p_t=math.nan if is_ref else paired_t_test(a, b),
-                p_r=math.nan if is_ref else randomisation_test(a, b, n_resamples, seed),
-            )
-        holm_t = dict(zip(others, holm([rows[s]["p_t"] for s in others]), strict=True))
-        holm_r = dict(zip(others, holm([rows[s]["p_r"] for s in others]), strict=True))
-        for system, row in rows.items():
-            result[system][metric] = SystemStats(
-                mean=row["mean"], ci_low=row["ci"][0], ci_high=row["ci"][1], n_tasks=row["n_tasks"],
-                difference=row["difference"], p_t=row["p_t"], p_randomisation=row["p_r"],
-                p_t_holm=float(holm_t.get(system, math.nan)),
-                p_randomisation_holm=float(holm_r.get(system, math.nan)),
-            )
-    return result
-
-
-def _values(per_task: Mapping[str, Mapping[str, float]], metric: str) -> dict[str, float]:
-    """``task -> value`` of one metric, without missing or ``NaN`` values."""
-    out = {}
-    for task, values in per_task.items():
-        value = values.get(metric, math.nan)
-        if not math.isnan(value):
-            out[task] = float(value)
-    return out
 
 
 def _differences(system: Sequence[float], reference: Sequence[float]) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Train one adapter set: a global adapter, or one specialised adapter per aspect (thesis 5.2).
 
 :func:`train_adapter_set` is what ``teamform train`` and the grid call. It computes the set's
-content key (:mod:`bench.adapters`), returns a finished set with that key without training,
+content key (:mod:`bench.run.adapters`), returns a finished set with that key without training,
 and otherwise trains each missing adapter with Lightning, resuming from the last checkpoint
 (``work/<adapter>/last.ckpt``, written every ``train.checkpoint_every_n_steps`` optimizer steps)
 when a previous run was interrupted. Seeded: the same key gives the same weights on one machine.
@@ -21,13 +21,13 @@ from typing import Any
 
 import torch
 
-from bench.adapters import GLOBAL, AdapterSet, adapter_dirname, adapter_key, artifact_hash
-from bench.dataset import Dataset
-from bench.dev_eval import make_dev_eval
-from bench.errors import TeamformError
-from bench.io import write_json
-from bench.runstore import code_version
-from bench.train_settings import TrainSettings
+from bench.core.dataset import Dataset
+from bench.core.errors import TeamformError
+from bench.core.io import write_json
+from bench.core.runstore import code_version
+from bench.run.adapters import GLOBAL, AdapterSet, adapter_dirname, adapter_key, artifact_hash
+from bench.run.dev_eval import make_dev_eval
+from bench.run.train_settings import TrainSettings
 from data_synth.artifact import SynthArtifact
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def train_adapter_set(
         callbacks: extra Lightning callbacks (tests inject failures with them).
 
     Returns:
-        The finished :class:`bench.adapters.AdapterSet`.
+        The finished :class:`bench.run.adapters.AdapterSet`.
     """
     probe = make_encoder()
     cuda = torch.cuda.is_available() and settings.accelerator in ("auto", "gpu", "cuda")
@@ -120,6 +120,7 @@ def train_adapter(
     settings: TrainSettings, precision: str, logger_factory: LoggerFactory | None, callbacks: Sequence[Any],
 ) -> dict[str, Any]:
     """Train one adapter into ``root/<dirname>`` (resuming from ``root/work``); returns its result."""
+    # deferred: Lightning (and the modules built on it) take seconds to import; only training needs them
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
 

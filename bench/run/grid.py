@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,12 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from bench.io import atomic_write_text, write_json
-from bench.runstore import code_version
+from bench.core.errors import TeamformError, exit_with
+from bench.core.io import atomic_write_text, write_json
+from bench.data import load_dataset
+from bench.run.guards import check_grid_leakage
+from bench.run.preflight import GridPlan, plan_grid
+from bench.run.record import grid_provenance
 
 log = logging.getLogger(__name__)
 
@@ -51,78 +54,41 @@ def write_grid(grid_dir: Path, provenance: dict[str, Any], expected: int | None 
     return grid
 
 
-def backend_name(config: DictConfig) -> str:
-    """``simulated``, ``openai``, ``local``... from the ``llm=`` config's backend class and model."""
-    target = str(OmegaConf.select(config, "llm.backend._target_", default="") or "")
-    name = target.rsplit(".", 1)[-1].replace("Backend", "").replace("LocalServer", "local").lower() or "?"
-    if name == "openai" and OmegaConf.select(config, "llm.backend.base_url", default=None):
-        name = "openai_compatible"
-    model = OmegaConf.select(config, "llm.backend.model", default=None)
-    return f"{name} ({model})" if model and name != "simulated" else name
+def check_before_start(config: DictConfig) -> GridPlan:
+    """Before the first job: leakage guards, and a pre-flight of every experiment.
 
-
-def provenance(config: DictConfig, started: float, dataset_name: str = "", dataset_hash: str = "") -> dict[str, Any]:
-    import torch
-
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
-    return {
-        "code_version": code_version(),
-        "dataset": dataset_name or OmegaConf.select(config, "data._target_", default="").rsplit(".", 1)[-1],
-        "dataset_hash": dataset_hash,
-        "model": OmegaConf.select(config, "model.name", default="?"),
-        "llm_backend": backend_name(config),
-        "profile": OmegaConf.select(config, "profile_name", default=None),
-        "seeds": OmegaConf.select(config, "seed", default=None),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "wall_clock_s": round(time.time() - started, 1),
-        "device": device,
-    }
-
-
-def check_before_start(config: DictConfig) -> None:
-    """Refuse to start a grid whose training data overlaps its evaluation tasks.
-
-    Checks the dataset's seed tasks and, with ``train.synth_dir``, the given synthetic artifact's
-    tasks; ``job.allow_leakage=true`` turns the check off. Artifacts the grid synthesises itself
-    are checked by each job before training (:func:`bench.study_jobs.artifact_for`).
+    Prints one ``left out: experiment=NAME: reason`` line per experiment that cannot run (its job
+    is recorded as skipped with that reason, and the report lists it).
 
     Raises:
-        bench.errors.ConfigError: naming the overlap (ids only) and the override.
+        bench.core.errors.ConfigError: training data overlaps evaluation tasks, or no fine-tuning
+            experiment can run with the configured parts.
     """
-    from bench.data import load_dataset
-    from bench.job import check_leakage, check_synthetic_leakage
-
-    if OmegaConf.select(config, "job.allow_leakage", default=False):
-        return
     dataset = load_dataset(config.data)
-    check_leakage(config, dataset)
-    synth_dir = OmegaConf.select(config, "train.synth_dir", default=None)
-    if synth_dir:
-        from data_synth.artifact import load_artifact
-
-        check_synthetic_leakage(config, dataset, load_artifact(synth_dir))
+    check_grid_leakage(config, dataset)
+    plan = plan_grid(config, dataset)
+    for experiment, reason in plan.left_out.items():
+        print(f"left out: experiment={experiment}: {reason}", flush=True)
+    return plan
 
 
 class GridReportCallback(Callback):
     """At the end of a multirun: grid.json, results.jsonl, REPORT.md; print the grid directory."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from bench.cli import fail
-        from bench.errors import TeamformError
-
         self.started = time.time()
         try:
             check_before_start(config)
         except TeamformError as error:  # Hydra turns callback exceptions into warnings: exit here
-            fail(error)
+            exit_with(error)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from reports.render import render_report
+        from reports.render import render_report  # deferred: matplotlib loads only when the report is drawn
 
         grid_dir = Path(config.hydra.sweep.dir)
         jobs = collect_jobs(grid_dir)
         first = next((j for j in jobs if j.get("dataset_hash")), {})
-        prov = provenance(config, getattr(self, "started", time.time()), first.get("dataset", ""), first.get("dataset_hash", ""))
+        prov = grid_provenance(config, getattr(self, "started", time.time()), first.get("dataset", ""), first.get("dataset_hash", ""))
         write_grid(grid_dir, prov)
         report = render_report(grid_dir, show_examples=bool(OmegaConf.select(config, "report.show_examples", default=False)))
         failed = [j for j in jobs if j.get("status") != "ok"]

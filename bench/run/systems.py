@@ -10,7 +10,7 @@ Shapes (the contract with ``aggregators/``):
   employee ``e`` for task ``t`` on aspect ``a``, **NaN** when the employee has no text for that
   aspect or is not retrieved (outside the top k of an index).
 - ``concat``: ``(n_tasks, n_employees)`` float32, the score of all chosen aspects joined in one
-  text (:meth:`bench.dataset.Dataset.concat_texts`); NaN for employees without any of them.
+  text (:meth:`bench.core.dataset.Dataset.concat_texts`); NaN for employees without any of them.
 
 Tasks and employees are in the dataset's order (:attr:`SystemScores.task_ids`,
 :attr:`SystemScores.employee_ids`).
@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.dataset import Dataset
-from bench.errors import ConfigError, unknown_choice
-from bench.retrieval import IndexSpec, keep_top_k, score_matrix
+from bench.core.dataset import Dataset
+from bench.core.errors import ConfigError, unknown_choice
+from bench.run.retrieval import IndexSpec, keep_top_k, score_matrix
 
 
 @dataclass
@@ -153,8 +153,3 @@ def score_systems(
         concat_truncated=truncated,
         concat_texts=len(concat),
     )
-
-
-def aspect_scores(dataset: Dataset, scorer: object, aspects: Sequence[str] | None = None, index: IndexSpec = IndexSpec()) -> np.ndarray:
-    """Only the per-aspect array ``(m_aspects, n_tasks, n_employees)`` of :func:`score_systems`."""
-    return score_systems(dataset, scorer, aspects, index).per_aspect

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.errors import ConfigError, unknown_choice
+from bench.core.errors import ConfigError, unknown_choice
 
 INDEX_KINDS: tuple[str, ...] = ("flat", "hnsw", "ivf")
 

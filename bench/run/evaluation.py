@@ -8,35 +8,59 @@ score the other half, so no task is scored with weights fit on it).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from aggregators import AGGREGATORS, get_aggregator
 from aggregators.weights import fit_weights
-from bench.dataset import Dataset
-from bench.errors import ConfigError, unknown_choice
-from bench.metrics import evaluate_arrays
-from bench.retrieval import IndexSpec
-from bench.scorers import ScorerSpec
-from bench.systems import SystemScores, check_aspects, score_systems
-from bench.trec import system_filename, write_run
+from bench.core.dataset import Dataset
+from bench.core.errors import ConfigError, SystemUnavailable, TeamformError, one_line, unknown_choice
+from bench.metrics import Run, evaluate_arrays, mean
+from bench.metrics.registry import parse_metric
+from bench.metrics.trec import system_filename, write_run
+from bench.run.retrieval import IndexSpec
+from bench.run.scorers import ScorerSpec
+from bench.run.systems import SystemScores, check_aspects, score_systems
 
 log = logging.getLogger(__name__)
 
+# What makes one encoder unusable without sinking the job: an API unreachable after retries or a
+# key refused, weights missing offline (:class:`bench.core.errors.SystemUnavailable`), out of memory.
+UNUSABLE: tuple[type[BaseException], ...] = (SystemUnavailable, MemoryError, torch.OutOfMemoryError)
 VIEW_KINDS = ("concat", "aspects", "aggregators", "weighted")
 WEIGHTED = ("condorcet", "borda", "combsum")
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvalSettings:
-    """What to evaluate (``conf/eval/default.yaml``)."""
+    """What to evaluate: the typed ``eval=`` config (``conf/eval/default.yaml`` builds it).
+
+    Attributes:
+        metrics: metric names (:data:`bench.metrics.METRICS`, with ``@k`` cutoffs).
+        encoders: encoder names (:data:`bench.run.scorers.ALL_NAMES`).
+        aspects: aspects taking part in per-aspect views and aggregation (``None``: all).
+        aggregators: aggregators of the ``aggregators`` view (``None``: every registered one).
+        views: view kinds (:data:`VIEW_KINDS`).
+        weighted: aggregators with cross-fitted aspect weights (view ``weighted``).
+        unjudged: ``nonrelevant`` or ``condensed`` (rank only judged employees).
+        top_k: keep each aspect's top-k (``None``: complete rankings).
+        index: ``flat``, ``hnsw`` or ``ivf``.
+        trec_depth: rows per task in ``runs/*.trec``.
+        seed: the seed of cross-fitting folds.
+        systems: glob patterns of system names to keep (``None``: all).
+        adapter_set: a ``teamform train`` output to evaluate (``teamform eval`` only).
+        openai: options of the OpenAI embedding baselines' client (retries, backoff, timeout).
+    """
 
     metrics: Sequence[str]
+    encoders: Sequence[str] = ("bm25", "tfidf", "base")
     aspects: Sequence[str] | None = None
     aggregators: Sequence[str] | None = None
     views: Sequence[str] = ("concat", "aspects", "aggregators")
@@ -46,9 +70,13 @@ class EvalSettings:
     index: str = "flat"
     trec_depth: int = 100
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    systems: Sequence[str] | None = None
+    adapter_set: str | None = None
+    openai: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for metric in self.metrics:
+            parse_metric(metric)
         for view in self.views:
             if view not in VIEW_KINDS:
                 raise unknown_choice("view (eval.views)", view, VIEW_KINDS)
@@ -56,6 +84,10 @@ class EvalSettings:
             get_aggregator(name)
         if self.unjudged not in ("nonrelevant", "condensed"):
             raise unknown_choice("eval.unjudged", self.unjudged, ["nonrelevant", "condensed"])
+
+    def replace(self, **changes: Any) -> EvalSettings:
+        """A copy with ``changes`` (validated again)."""
+        return dataclasses.replace(self, **changes)
 
 
 def grade_matrix(dataset: Dataset, task_ids: list[str], employee_ids: list[str]) -> np.ndarray:
@@ -87,23 +119,40 @@ def cross_fit(per_aspect: np.ndarray, grades: np.ndarray, aggregator: str, judge
     return fused, weights_used
 
 
-def system_views(scores: SystemScores, settings: EvalSettings, grades: np.ndarray, judged: np.ndarray, with_concat: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """``view -> (n_tasks, n_employees)`` scores of one scorer, and notes (fitted weights)."""
+def system_views(scores: SystemScores, settings: EvalSettings, grades: np.ndarray, judged: np.ndarray,
+                 with_concat: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any], list[dict[str, str]]]:
+    """``view -> (n_tasks, n_employees)`` scores of one scorer, notes (fitted weights), and skips.
+
+    An aggregator that raises on these scores is skipped with its reason; the other views stand.
+    """
     views: dict[str, np.ndarray] = {}
     notes: dict[str, Any] = {}
+    skipped: list[dict[str, str]] = []
     if "concat" in settings.views and with_concat:
         views["concat"] = scores.concat
     if "aspects" in settings.views:
         for a, aspect in enumerate(scores.aspects):
             views[aspect] = scores.per_aspect[a]
+    fusions: dict[str, Any] = {}
     names = list(settings.aggregators) if settings.aggregators is not None else list(AGGREGATORS)
     if "aggregators" in settings.views and len(scores.aspects) > 1:
         for name in names:
-            views[name] = get_aggregator(name)(scores.per_aspect)
+            fusions[name] = lambda name=name: (get_aggregator(name)(scores.per_aspect), None)
     if "weighted" in settings.views and len(scores.aspects) > 1 and judged.sum() >= 4:
         for name in settings.weighted:
-            views[f"weighted_{name}"], notes[f"weighted_{name}"] = cross_fit(scores.per_aspect, grades, name, judged, settings.seed)
-    return views, notes
+            fusions[f"weighted_{name}"] = lambda name=name: cross_fit(scores.per_aspect, grades, name, judged, settings.seed)
+    for view, fuse in fusions.items():
+        try:
+            views[view], note = fuse()
+        except TeamformError:  # a configuration error (unknown aggregator, bad weights): stop, naming it
+            raise
+        except Exception as error:  # noqa: BLE001 - one aggregator failing must not sink the job
+            skipped.append({"system": f"{scores.scorer}/{view}", "reason": one_line(error)})
+            log.warning("skipping %s/%s: %s", scores.scorer, view, one_line(error))
+            continue
+        if note is not None:
+            notes[view] = note
+    return views, notes, skipped
 
 
 def score_spec(dataset: Dataset, spec: ScorerSpec, aspects: list[str], index: IndexSpec) -> SystemScores:
@@ -125,10 +174,10 @@ def evaluate_specs(dataset: Dataset, specs: list[ScorerSpec], settings: EvalSett
     """Evaluate every view of every scorer; write ``runs/*.trec``; return the ``systems`` mapping.
 
     Returns:
-        ``{"systems": {name: {"mean", "per_task"}}, "scorers": {name: summary}, "notes": {...}}``.
+        ``{"systems": {name: {"mean", "per_task"}}, "scorers": {name: summary}, "notes": {...},
+        "skipped": [{"system", "reason"(, "metric")}]}``: an encoder that cannot be used
+        (:data:`UNUSABLE`), an aggregator or a metric that raises is skipped with its reason.
     """
-    from bench.metrics import mean
-
     chosen = check_aspects(dataset, aspects if aspects is not None else settings.aspects)
     index = IndexSpec(kind=settings.index, top_k=settings.top_k)
     task_ids = [t.id for t in dataset.tasks]
@@ -139,37 +188,62 @@ def evaluate_specs(dataset: Dataset, specs: list[ScorerSpec], settings: EvalSett
     systems: dict[str, Any] = {}
     scorer_info: dict[str, Any] = {}
     notes: dict[str, Any] = {}
+    skipped: list[dict[str, str]] = []
     for spec in specs:
         log.info("scoring %s on %d tasks x %d employees x %d aspects", spec.name, len(task_ids), len(employee_ids), len(chosen))
-        scores = score_spec(dataset, spec, chosen, index)
+        try:
+            scores = score_spec(dataset, spec, chosen, index)
+        except UNUSABLE as error:  # this encoder cannot be used: skip its systems, keep the others
+            skipped.append({"system": f"{spec.name}/*", "reason": one_line(error)})
+            log.warning("skipping %s: %s", spec.name, one_line(error))
+            continue
         scorer_info[spec.name] = scores.summary()
-        views, view_notes = system_views(scores, settings, grades, judged, with_concat=spec.scorer is not None)
+        views, view_notes, view_skips = system_views(scores, settings, grades, judged, with_concat=spec.scorer is not None)
+        skipped.extend(view_skips)
         for view, matrix in views.items():
             name = f"{spec.name}/{view}"
-            values = score_view(matrix[judged], grades[judged], list(settings.metrics), employee_ids, settings)
+            values, failed = score_view(matrix[judged], grades[judged], list(settings.metrics), employee_ids, settings)
+            skipped.extend({"system": name, "metric": m, "reason": reason} for m, reason in failed.items())
             per_task = {t: {m: float(values[m][i]) for m in values} for i, t in enumerate(evaluated)}
             systems[name] = {"mean": mean(per_task), "per_task": per_task}
             write_run(run_dir / "runs" / system_filename(name), task_ids, employee_ids, matrix, name.replace("/", "__"), settings.trec_depth)
             if view in view_notes:
                 notes[name] = {"fold_weights": view_notes[view], "aspects": chosen}
-    return {"systems": systems, "scorers": scorer_info, "notes": notes}
+    return {"systems": systems, "scorers": scorer_info, "notes": notes, "skipped": skipped}
 
 
-def score_view(matrix: np.ndarray, grades: np.ndarray, metrics: list[str], employee_ids: list[str], settings: EvalSettings) -> dict[str, np.ndarray]:
+def score_view(matrix: np.ndarray, grades: np.ndarray, metrics: list[str], employee_ids: list[str],
+               settings: EvalSettings) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Metric values per task, as trec_eval computes them on the run file (top ``trec_depth``).
 
     Ranking metrics see the ranking cut at ``eval.trec_depth``, exactly what ``runs/*.trec``
     holds, so trec_eval on a run file reproduces ``results.json``; AUC uses the scores of every
-    judged candidate (a ROC curve needs them all).
-    """
-    from bench.metrics import Run
+    judged candidate (a ROC curve needs them all). A metric that raises is left out and returned
+    with its reason; the other metrics stand.
 
-    ranking = [m for m in metrics if m != "auc"]
+    Returns:
+        ``(metric -> (n_tasks,) values, metric -> reason it failed)``.
+    """
     cut = Run([str(i) for i in range(len(matrix))], employee_ids, matrix).truncate(settings.trec_depth).scores
-    values = evaluate_arrays(cut, grades, ranking, employee_ids, settings.unjudged) if ranking else {}
-    if "auc" in metrics:
-        values["auc"] = evaluate_arrays(matrix, grades, ["auc"], employee_ids, settings.unjudged)["auc"]
-    return {m: values[m] for m in metrics}
+    groups = [([m for m in metrics if m != "auc"], cut), (["auc"] if "auc" in metrics else [], matrix)]
+    values: dict[str, np.ndarray] = {}
+    failed: dict[str, str] = {}
+    for names, scores in groups:
+        if not names:
+            continue
+        try:  # all metrics of a group share one ranking pass
+            values.update(evaluate_arrays(scores, grades, names, employee_ids, settings.unjudged))
+        except Exception:  # noqa: BLE001 - find the metric that fails; the others stand
+            for metric in names:
+                try:
+                    values.update(evaluate_arrays(scores, grades, [metric], employee_ids, settings.unjudged))
+                except TeamformError:  # a configuration error, not a failure of this metric on this input
+                    raise
+                except Exception as error:  # noqa: BLE001 - one metric failing must not sink the system
+                    failed[metric] = one_line(error)
+                    log.warning("metric %s failed: %s", metric, one_line(error))
+    values = {m: values[m] for m in metrics if m in values}
+    return values, failed
 
 
 def print_table(systems: dict[str, Any], metrics: Sequence[str] = ("ap", "ndcg@1", "ndcg@5", "hit@5", "mrr", "auc")) -> str:

@@ -1,0 +1,66 @@
+"""One job of a grid: run its kind by the recipe, and always leave a ``job.json`` behind.
+
+A grid job never raises: it records ``ok``, ``skipped`` or ``failed`` with a one-line reason in
+``job.json`` so the other jobs go on and the report lists it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from bench.core.errors import ConfigError
+from bench.core.io import atomic_write_text, write_json
+from bench.core.runstore import run_dir
+from bench.run.kinds import KINDS
+from bench.run.preflight import job_problem
+from bench.run.recipe import JobSkipped, load_and_guard, run_job
+from bench.run.record import write_results
+
+log = logging.getLogger(__name__)
+
+
+def run_grid_job(cfg: DictConfig) -> dict[str, Any]:
+    """Run one grid job by ``job.kind``; always write ``job.json`` (status, reason, wall-clock)."""
+    out = run_dir()
+    started = time.time()
+    overrides = job_overrides()
+    record: dict[str, Any] = {"job": out.name, "experiment": experiment_of(overrides), "overrides": overrides,
+                              "kind": cfg.job.kind}
+    try:
+        if cfg.job.kind not in KINDS:
+            raise ConfigError(f"unknown job.kind {cfg.job.kind!r}; choose one of: {', '.join(KINDS)}")
+        dataset = load_and_guard(cfg)
+        record.update(dataset=dataset.name, dataset_hash=dataset.hash)
+        reason = job_problem(cfg, dataset)
+        if reason:
+            raise JobSkipped(reason)
+        run_job(cfg, out, KINDS[cfg.job.kind], job_type=cfg.job.kind, dataset=dataset)
+        record["status"] = "ok"
+    except JobSkipped as skipped:
+        record.update(status="skipped", reason=str(skipped))
+        write_results(out, cfg, None, {"systems": {}, "skipped_reason": str(skipped)})
+    except Exception as error:  # noqa: BLE001 - a failed job must not stop the grid
+        record.update(status="failed", reason=f"{type(error).__name__}: {' '.join(str(error).split())}"[:500])
+        atomic_write_text(out / "error.log", traceback.format_exc())
+        log.error("job %s failed: %s (traceback in %s)", out.name, record["reason"], out / "error.log")
+    record["wall_s"] = round(time.time() - started, 1)
+    write_json(out / "job.json", record)
+    return record
+
+
+def job_overrides() -> list[str]:
+    """The overrides of the running Hydra job (``experiment=...`` and the sweep's others)."""
+    try:
+        return list(HydraConfig.get().overrides.task)
+    except ValueError:
+        return []
+
+
+def experiment_of(overrides: list[str]) -> str:
+    return next((o.split("=", 1)[1] for o in overrides if o.startswith("experiment=")), "")

@@ -1,0 +1,89 @@
+"""The record step: what every number is traced to, and the one writer of ``results.json``.
+
+A run directory is finished when ``results.json`` exists: :func:`write_results` writes
+``config.yaml`` (resolved, secrets removed) first and ``results.json`` last, once per job.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+
+from bench.core.dataset import Dataset
+from bench.core.io import atomic_write_text, write_json
+from bench.core.redact import plain_config
+from bench.core.runstore import code_version
+
+
+def backend_name(config: DictConfig) -> str:
+    """``simulated``, ``openai``, ``local``... from the ``llm=`` config's backend class and model."""
+    target = str(OmegaConf.select(config, "llm.backend._target_", default="") or "")
+    name = target.rsplit(".", 1)[-1].replace("Backend", "").replace("LocalServer", "local").lower() or "?"
+    if name == "openai" and OmegaConf.select(config, "llm.backend.base_url", default=None):
+        name = "openai_compatible"
+    model = OmegaConf.select(config, "llm.backend.model", default=None)
+    return f"{name} ({model})" if model and name != "simulated" else name
+
+
+def job_provenance(cfg: DictConfig, dataset: Dataset) -> dict[str, Any]:
+    """Code version, dataset name and hash, model, LLM backend, seed and date of one job."""
+    return {"code_version": code_version(), "dataset": dataset.name, "dataset_hash": dataset.hash,
+            "model": cfg.model.name, "llm_backend": backend_name(cfg),
+            "seeds": cfg.seed, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def grid_provenance(config: DictConfig, started: float, dataset_name: str = "", dataset_hash: str = "") -> dict[str, Any]:
+    """The grid-level provenance of ``grid.json`` (adds profile, wall-clock and device)."""
+    import torch  # deferred: only the end of a grid needs the device name
+
+    device = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
+              else f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)")
+    return {
+        "code_version": code_version(),
+        "dataset": dataset_name or OmegaConf.select(config, "data._target_", default="").rsplit(".", 1)[-1],
+        "dataset_hash": dataset_hash,
+        "model": OmegaConf.select(config, "model.name", default="?"),
+        "llm_backend": backend_name(config),
+        "profile": OmegaConf.select(config, "profile_name", default=None),
+        "seeds": OmegaConf.select(config, "seed", default=None),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "wall_clock_s": round(time.time() - started, 1),
+        "device": device,
+    }
+
+
+def study_block(cfg: DictConfig, additions: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The job's ``study`` config (where its systems go in the report), with what the job added."""
+    study = OmegaConf.to_container(cfg.study, resolve=True)
+    study.update(additions or {})
+    return study
+
+
+def write_results(out: Path, cfg: DictConfig, dataset: Dataset | None, body: dict[str, Any]) -> dict[str, Any]:
+    """Write ``config.yaml`` and then ``results.json`` (the one place that writes it).
+
+    Args:
+        out: the run directory.
+        cfg: the job's composed config.
+        dataset: the evaluated dataset (``None`` for a job skipped before loading it).
+        body: ``systems``, ``skipped``, ``scorers``, ``notes``, ``extras``, ``study`` and, for a
+            skipped job, ``skipped_reason``.
+
+    Returns:
+        What was written.
+    """
+    results: dict[str, Any] = {}
+    if dataset is not None:
+        results["dataset"] = {"name": dataset.name, "hash": dataset.hash}
+        results["provenance"] = job_provenance(cfg, dataset)
+    results.update(body)
+    results.setdefault("study", study_block(cfg))
+    results.setdefault("extras", {})
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(plain_config(cfg), sort_keys=False))
+    write_json(out / "results.json", results)  # last: a run directory with results.json is finished
+    return results
