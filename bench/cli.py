@@ -24,6 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("bench.commands.eval", "evaluate baselines / trained systems with every aggregator"),
     "report": ("bench.commands.report", "render REPORT.md of a finished run or grid directory"),
     "data": ("bench.commands.data", "validate | stats | export a dataset"),
+    "team": ("bench.commands.team", "rank employees for a project's tasks and propose a team"),
+    "export": ("bench.commands.export", "export an adapter set or a grid's system for sentence-transformers"),
+    "label": ("bench.commands.label", "serve | stats: the label studio that builds an evaluation set"),
 }
 
 def usage() -> str:

@@ -22,6 +22,7 @@ from reports.examples import examples_section
 from reports.grid import Job, load_grid, per_task_vector, table_rows
 from reports.study import KEY_METRIC, REPORT_METRICS, SECTIONS
 from reports.tables import LEGEND, MARK_R, MARK_T, Row, markdown_table
+from reports.team import team_section
 
 
 def best_baseline(jobs: list[Job]) -> tuple[str, dict[str, Any]] | None:
@@ -173,6 +174,7 @@ def render_report(directory: str | Path, show_examples: bool = False) -> Path:
             system = item["system"] + (f" ({item['metric']})" if item.get("metric") else "")
             out.append(f"| {job.id} | {job.experiment} | `{system}` | {item['reason'].replace('|', '/')} |")
         out.append("")
+    out += team_section(directory, jobs, reference)
     for key in ("main", "eureka", "training"):
         if key in images:
             out += [f"![{key}]({images[key].relative_to(directory).as_posix()})", ""]
