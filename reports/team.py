@@ -23,6 +23,9 @@ from bench.team.assign import InfeasibleTeam, TeamConstraints, assign
 from reports.examples import job_dirs, load_run_dataset
 from reports.grid import Job, table_rows
 
+# Tasks per project when the data's projects have one evaluation task each.
+BLOCK = 4
+
 
 def staff(run: dict[str, dict[str, float]], tasks: list[str], solver: str) -> dict[str, str]:
     """``task -> employee`` for one project's tasks from a run (``task -> employee -> score``)."""
@@ -68,10 +71,16 @@ def team_section(directory: Path, jobs: list[Job], reference: tuple[str, dict[st
     for task in judged:
         projects[task.project].append(task.id)
     projects = {p: ts for p, ts in projects.items() if len(ts) > 1}
+    grouped = "grouped by their project"
+    if len(projects) < 2:  # one task per project (the demo): staff blocks of consecutive evaluation tasks
+        ids = [t.id for t in judged]
+        projects = {f"block {i // BLOCK + 1}": ids[i:i + BLOCK] for i in range(0, len(ids) - BLOCK + 1, BLOCK)}
+        grouped = f"in blocks of {BLOCK} in task order, as the data's projects have one evaluation task each"
     if not projects:
         return []
     lines = ["## Teams: staffing the evaluation projects", "",
-             f"{len(projects)} projects of the evaluation tasks ({sum(map(len, projects.values()))} tasks). Greedy gives "
+             f"{len(projects)} projects of the evaluation tasks ({sum(map(len, projects.values()))} tasks, "
+             f"{grouped}). Greedy gives "
              "each task its top candidate (a person may take several tasks of a project); exact gives each task "
              "one person and each person at most one task, maximising the total score. Cells: share of tasks "
              "whose person is judged relevant.", "",

@@ -58,6 +58,9 @@ def test_grid_writes_its_directory_and_lists_the_failed_job(grid) -> None:
     report = (grid_dir / "REPORT.md").read_text()
     assert "## Failed and skipped jobs" in report and "| broken | failed |" in report
     assert "## RQ1" in report and "## RQ3" in report
+    teams = report.split("## Teams: staffing the evaluation projects")[1].split("\n## ")[0]
+    assert "in blocks of 4 in task order" in teams  # the demo's projects have one evaluation task each
+    assert "| `minilm+lora-global-full/condorcet` |" in teams and "(ref.)" in teams
 
 
 @pytest.mark.slow

@@ -131,3 +131,14 @@ def test_a_text_project_is_split_one_task_per_line_with_the_simulated_llm(team_r
     assert "llm=simulated cannot read a new project" in proc.stdout
     tasks = json.loads((last_line(proc) / "tasks.json").read_text())
     assert tasks == {"project": "Warehouse move", "tasks": ["Plan the racking layout", "Move the stock", "Update the WMS"]}
+
+
+def test_the_report_staffs_projects_greedy_and_exact_from_run_files() -> None:
+    from reports.team import staff, team_rows
+
+    # e1 is everyone's top candidate: greedy staffs both tasks with e1, exact gives t2 its second choice
+    run = {"t1": {"e1": 0.9, "e2": 0.1}, "t2": {"e1": 0.8, "e3": 0.7}}
+    assert staff(run, ["t1", "t2"], "greedy") == {"t1": "e1", "t2": "e1"}
+    assert staff(run, ["t1", "t2"], "exact") == {"t1": "e1", "t2": "e3"}
+    qrels = {"t1": {"e1": 1}, "t2": {"e1": 1, "e3": 0}}
+    assert team_rows(run, {"p": ["t1", "t2"]}, qrels) == {"greedy": 1.0, "exact": 0.5}
