@@ -41,9 +41,7 @@ def check_inputs(scores: np.ndarray, weights: np.ndarray | None) -> tuple[np.nda
         )
     if np.isinf(scores).any():
         a, t, i = np.argwhere(np.isinf(scores))[0]
-        raise ValueError(
-            f"scores[{a}, {t}, {i}] is infinite; use NaN for an item an aspect does not rank"
-        )
+        raise ValueError(f"scores[{a}, {t}, {i}] is infinite; use NaN for an item an aspect does not rank")
     m = scores.shape[0]
     if weights is None:
         return scores, np.ones(m)

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "label": ("bench.commands.label", "serve | stats: the label studio that builds an evaluation set"),
 }
 
+
 def usage() -> str:
     lines = ["usage: teamform <command> [key=value ...] [group=option ...]", "", "commands:"]
     lines += [f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items()]

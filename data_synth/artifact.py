@@ -24,7 +24,12 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as error:
-                    raise DataError(path, f"not valid JSON ({error.msg})", number, "delete the artifact and rerun `teamform synth`") from None
+                    raise DataError(
+                        path,
+                        f"not valid JSON ({error.msg})",
+                        number,
+                        "delete the artifact and rerun `teamform synth`",
+                    ) from None
     return rows
 
 
@@ -50,7 +55,11 @@ def load_artifact(path: str | Path) -> SynthArtifact:
     path = Path(path)
     manifest_path = path / "manifest.json"
     if not manifest_path.exists():
-        raise DataError(path, "no manifest.json: the synthetic-data artifact is unfinished", fix="run `teamform synth` again to finish it")
+        raise DataError(
+            path,
+            "no manifest.json: the synthetic-data artifact is unfinished",
+            fix="run `teamform synth` again to finish it",
+        )
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     tasks = [Task(r["id"], r["project"], r["task"]) for r in read_jsonl(path / "tasks.jsonl")]
     curriculums = {r["task_id"]: r["aspects"] for r in read_jsonl(path / "curriculums.jsonl")}

@@ -94,7 +94,8 @@ class LLMClient:
         >>> from data_synth.backend import OpenAIBackend
         >>> import tempfile
         >>> client = LLMClient(OpenAIBackend("gpt-4o-mini"), cache_dir=tempfile.mkdtemp(),
-        ...                    budget_usd=1.0, prices={"gpt-4o-mini": {"input_per_1m": 0.15, "output_per_1m": 0.6}})
+        ...                    budget_usd=1.0,
+        ...                    prices={"gpt-4o-mini": {"input_per_1m": 0.15, "output_per_1m": 0.6}})
         >>> client.usage.calls
         0
     """
@@ -126,8 +127,9 @@ class LLMClient:
         self.prices = check_prices(prices)
         if budget_usd is not None and backend.model not in self.prices:
             raise ConfigError(
-                f"llm.budget_usd={budget_usd} is set but llm.prices has no entry for model {backend.model!r}; "
-                f"add llm.prices.{backend.model}.input_per_1m / output_per_1m or set llm.budget_usd=null"
+                f"llm.budget_usd={budget_usd} is set but llm.prices has no entry for model "
+                f"{backend.model!r}; add llm.prices.{backend.model}.input_per_1m / output_per_1m "
+                "or set llm.budget_usd=null"
             )
         self.cache = CallCache(cache_dir)
         self.concurrency, self.max_retries, self.repair_retries = (
@@ -256,9 +258,9 @@ class LLMClient:
                 if round_ == self.repair_retries:
                     self.usage.add(request.stage, invalid=1)
                     raise InvalidReply(
-                        f"llm backend {self.backend.name!r} ({self.backend.model}) gave an invalid {request.stage!r} "
-                        f"reply {self.repair_retries + 1} times: {exc.error}; use a stronger model, raise "
-                        "llm.repair_retries, or set llm.on_invalid=skip"
+                        f"llm backend {self.backend.name!r} ({self.backend.model}) gave an invalid "
+                        f"{request.stage!r} reply {self.repair_retries + 1} times: {exc.error}; "
+                        "use a stronger model, raise llm.repair_retries, or set llm.on_invalid=skip"
                     ) from None
                 self.usage.add(request.stage, repairs=1)
                 messages = [

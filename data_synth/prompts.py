@@ -99,12 +99,14 @@ def render(text: str, **values: object) -> str:
 def _parse_header(name: str, text: str) -> tuple[dict[str, str], str]:
     match = _HEADER.match(text)
     if not match:
-        raise ConfigError(f"{PROMPT_DIR / (name + '.md')}: the first line must be a '<!-- template: ... -->' header")
+        raise ConfigError(
+            f"{PROMPT_DIR / (name + '.md')}: the first line must be a '<!-- template: ... -->' header"
+        )
     fields = {}
     for part in match.group(1).split("|"):
         key, _, value = part.partition(":")
         fields[key.strip()] = value.strip()
-    return fields, text[match.end():]
+    return fields, text[match.end() :]
 
 
 @cache
@@ -122,7 +124,9 @@ def load_template(name: str) -> PromptTemplate:
     fields, body = _parse_header(name, raw)
     digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:8]
     variables = tuple(v.strip() for v in fields.get("variables", "").split(",") if v.strip())
-    return PromptTemplate(name=name, version=f"{fields.get('version', '0')}+{digest}", variables=variables, body=body)
+    return PromptTemplate(
+        name=name, version=f"{fields.get('version', '0')}+{digest}", variables=variables, body=body
+    )
 
 
 def prompt_versions() -> dict[str, str]:
@@ -163,7 +167,11 @@ def render_label_prompt(template: str, context: str, project: str, task: str, re
         "employee_resume": resume,
     }
     text = render(template, **values)
-    labels = {"project_description": "Project", "task_description": "Task", "employee_resume": "Employee record"}
+    labels = {
+        "project_description": "Project",
+        "task_description": "Task",
+        "employee_resume": "Employee record",
+    }
     missing = [k for k in LABEL_INPUTS if "{" + k + "}" not in template]
     if missing:
         text += "\n\n" + "\n".join(f"{labels[k]}: {values[k]}" for k in missing)

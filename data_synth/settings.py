@@ -81,18 +81,33 @@ class SynthConfig:
         self.stages = list(self.stages)
         unknown = [s for s in self.stages if s not in STAGE_ORDER]
         if unknown:
-            raise ConfigError(f"synth.stages has unknown stage(s) {unknown}; choose from: {', '.join(STAGE_ORDER)}")
+            raise ConfigError(
+                f"synth.stages has unknown stage(s) {unknown}; choose from: {', '.join(STAGE_ORDER)}"
+            )
         if self.label_pool_encoder not in POOL_ENCODERS:
             raise ConfigError(
-                f"synth.label_pool_encoder={self.label_pool_encoder!r} is unknown; choose one of: {', '.join(POOL_ENCODERS)}"
+                f"synth.label_pool_encoder={self.label_pool_encoder!r} is unknown; "
+                f"choose one of: {', '.join(POOL_ENCODERS)}"
             )
         if self.label_prompt not in LABEL_PROMPTS:
-            raise ConfigError(f"synth.label_prompt={self.label_prompt!r} is unknown; choose one of: {', '.join(LABEL_PROMPTS)}")
+            raise ConfigError(
+                f"synth.label_prompt={self.label_prompt!r} is unknown; "
+                f"choose one of: {', '.join(LABEL_PROMPTS)}"
+            )
         for name in ("label_top_share", "eureka_dev_fraction", "leakage_threshold"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise ConfigError(f"synth.{name}={getattr(self, name)} must be in [0, 1]")
-        for name in ("n_brainstorms", "projects_per_brainstorm", "tasks_per_project", "n_labels", "label_top_k",
-                     "eureka_generations", "eureka_candidates", "eureka_max_dev_pairs", "n_abilities"):
+        for name in (
+            "n_brainstorms",
+            "projects_per_brainstorm",
+            "tasks_per_project",
+            "n_labels",
+            "label_top_k",
+            "eureka_generations",
+            "eureka_candidates",
+            "eureka_max_dev_pairs",
+            "n_abilities",
+        ):
             if int(getattr(self, name)) < 0:
                 raise ConfigError(f"synth.{name}={getattr(self, name)} must be 0 or more")
         self.reply_tokens = {**DEFAULT_REPLY_TOKENS, **dict(self.reply_tokens)}

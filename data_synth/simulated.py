@@ -71,14 +71,18 @@ class SimulatedBackend:
         distractor_rate: float = 0.2,
         tokens_per_char: float = 0.25,
     ) -> None:
-        for key, value in (("label_fpr", label_fpr), ("label_fnr", label_fnr),
-                           ("paraphrase_noise", paraphrase_noise), ("distractor_rate", distractor_rate)):
+        for key, value in (
+            ("label_fpr", label_fpr),
+            ("label_fnr", label_fnr),
+            ("paraphrase_noise", paraphrase_noise),
+            ("distractor_rate", distractor_rate),
+        ):
             if not 0.0 <= float(value) <= 1.0:
                 raise ConfigError(f"llm.{key}={value} must be a probability in [0, 1]")
         if dataset.truth is None:
             raise TeamformError(
-                f"llm=simulated answers from a dataset's hidden ground truth, and data={dataset.name} has none; "
-                "use a real LLM backend (llm=openai, llm=openai_compatible or llm=local)"
+                f"llm=simulated answers from a dataset's hidden ground truth, and data={dataset.name} "
+                "has none; use a real LLM backend (llm=openai, llm=openai_compatible or llm=local)"
             )
         self.dataset, self.truth = dataset, dataset.truth
         self.seed = int(seed)
@@ -124,16 +128,26 @@ class SimulatedBackend:
         try:
             key = self._task_key(payload["project"], payload["task"])
         except KeyError as missing:
-            raise ConfigError(f"simulated backend: stage {stage!r} request has no payload key {missing}") from None
+            raise ConfigError(
+                f"simulated backend: stage {stage!r} request has no payload key {missing}"
+            ) from None
         task_id = self._task_ids.get(key)
         if task_id is None:
-            raise self._cannot(stage, "the task is not one of the dataset's tasks, so its hidden truth is unknown")
+            raise self._cannot(
+                stage, "the task is not one of the dataset's tasks, so its hidden truth is unknown"
+            )
         return task_id
 
     def _needed(self, stage: str, payload: dict[str, Any]) -> list[str]:
         if self.book is None or not self.truth.task_needs:
-            raise self._cannot(stage, "the dataset's ground truth has relevance only, no skills to write profiles from")
-        needed = [s for s in self.truth.task_needs.get(self._truth_task(stage, payload), []) if s in self.book.skills]
+            raise self._cannot(
+                stage, "the dataset's ground truth has relevance only, no skills to write profiles from"
+            )
+        needed = [
+            s
+            for s in self.truth.task_needs.get(self._truth_task(stage, payload), [])
+            if s in self.book.skills
+        ]
         if not needed:
             raise self._cannot(stage, "the task has no hidden needed skills")
         return needed
@@ -141,7 +155,9 @@ class SimulatedBackend:
     # ------------------------------------------------------------------ stages
     def _projects(self, payload: dict[str, Any]) -> dict[str, Any]:
         if not self._project_order:
-            raise self._cannot("projects", "the dataset has no seed tasks (train_tasks) to take projects from")
+            raise self._cannot(
+                "projects", "the dataset has no seed tasks (train_tasks) to take projects from"
+            )
         n, i = int(payload["n_projects"]), int(payload["brainstorm"])
         order = self._project_order
         picked = [order[(i * n + j) % len(order)] for j in range(min(n, len(order)))]
@@ -160,7 +176,9 @@ class SimulatedBackend:
         return needed, self.book.siblings(needed, 1, rng), Style.draw(rng)
 
     def _relevant(self, stage: str, payload: dict[str, Any]) -> dict[str, int]:
-        grades = {e: g for e, g in self.truth.relevance.get(self._truth_task(stage, payload), {}).items() if g > 0}
+        grades = {
+            e: g for e, g in self.truth.relevance.get(self._truth_task(stage, payload), {}).items() if g > 0
+        }
         if not grades:
             raise self._cannot(stage, "the task has no relevant employee to write an ideal profile from")
         return grades
@@ -176,20 +194,27 @@ class SimulatedBackend:
 
     def _excerpt_negatives(self, payload: dict[str, Any]) -> dict[str, Any]:
         grades = self._relevant("negatives", payload)
-        anchor = owner(grades, self._rng("curriculum", payload["project"], payload["task"]))  # the ideal profile's owner
+        anchor = owner(
+            grades, self._rng("curriculum", payload["project"], payload["task"])
+        )  # the ideal profile's owner
         rng = self._rng("negatives", payload["project"], payload["task"])
         try:
             chosen = negative_employees(self.dataset, grades, anchor, rng)
         except ValueError as error:
             raise self._cannot("negatives", str(error)) from None
-        return {field: excerpt(self._aspects[chosen[NEGATIVE_LEVELS[field]]], payload["aspects"], rng) for field in NEGATIVE_FIELDS}
+        return {
+            field: excerpt(self._aspects[chosen[NEGATIVE_LEVELS[field]]], payload["aspects"], rng)
+            for field in NEGATIVE_FIELDS
+        }
 
     def _curriculum(self, payload: dict[str, Any]) -> dict[str, Any]:
         if self.excerpts:
             return self._excerpt_curriculum(payload)
         needed, goals, style = self._ideal(payload)
         rng = self._rng("curriculum", payload["project"], payload["task"])
-        return render_profile(self.book, needed, goals, payload["aspects"], rng, self.noise, self.distractor_rate, style)
+        return render_profile(
+            self.book, needed, goals, payload["aspects"], rng, self.noise, self.distractor_rate, style
+        )
 
     def _label(self, payload: dict[str, Any]) -> dict[str, Any]:
         task_id = self._truth_task("label", payload)
@@ -198,7 +223,9 @@ class SimulatedBackend:
         draw = self._rng("label", task_id, employee).random()
         relevant = grade > 0
         label = int(relevant) if draw >= (self.fnr if relevant else self.fpr) else int(not relevant)
-        reasoning = "Simulated annotator: judged from the employee's hidden competences against the task's needs."
+        reasoning = (
+            "Simulated annotator: judged from the employee's hidden competences against the task's needs."
+        )
         return {"reasoning": reasoning, "label": label}
 
     def _negatives(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -211,7 +238,14 @@ class SimulatedBackend:
             rng = self._rng("negatives", payload["project"], payload["task"], level)
             competences, goals, style = negative_plan(self.book, needed, ideal_goals, ideal_style, level, rng)
             out[field] = render_profile(
-                self.book, competences, goals, payload["aspects"], rng, self.noise, self.distractor_rate, style
+                self.book,
+                competences,
+                goals,
+                payload["aspects"],
+                rng,
+                self.noise,
+                self.distractor_rate,
+                style,
             )
         return out
 
@@ -222,9 +256,17 @@ class SimulatedBackend:
         after the stages that can be served.
         """
         if stage in ("projects", "tasks") and not self._project_order:
-            return self._cannot(stage, "the dataset has no seed tasks (train_tasks) to take projects from").args[0]
-        if stage in ("curriculum", "negatives") and (self.book is None or not self.truth.task_needs) and not self.excerpts:
-            return self._cannot(stage, "the dataset's ground truth has neither skills nor relevance to write profiles from").args[0]
+            return self._cannot(
+                stage, "the dataset has no seed tasks (train_tasks) to take projects from"
+            ).args[0]
+        if (
+            stage in ("curriculum", "negatives")
+            and (self.book is None or not self.truth.task_needs)
+            and not self.excerpts
+        ):
+            return self._cannot(
+                stage, "the dataset's ground truth has neither skills nor relevance to write profiles from"
+            ).args[0]
         if stage == "label" and not self.truth.relevance:
             return self._cannot(stage, "the dataset's ground truth has no relevance").args[0]
         return None
@@ -243,15 +285,21 @@ class SimulatedBackend:
         if handler is None:
             raise self._cannot(
                 request.stage,
-                "its labels have fixed error rates whatever the prompt says, so there is nothing for Eureka to "
-                "optimise" if request.stage == "eureka_review" else "unknown stage",
+                (
+                    "its labels have fixed error rates whatever the prompt says, "
+                    "so there is nothing for Eureka to optimise"
+                )
+                if request.stage == "eureka_review"
+                else "unknown stage",
             )
         answer = handler(request.payload)
         raw = json.dumps(answer, ensure_ascii=False)
         try:
             parsed = request.schema.model_validate(answer)
         except pydantic.ValidationError as error:  # a schema the simulator does not know
-            raise ConfigError(f"simulated backend: stage {request.stage!r} reply does not fit its schema: {error}") from None
+            raise ConfigError(
+                f"simulated backend: stage {request.stage!r} reply does not fit its schema: {error}"
+            ) from None
         prompt_chars = sum(len(m.get("content", "")) for m in request.messages)
         return LLMReply(
             parsed=parsed,

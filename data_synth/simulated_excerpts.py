@@ -33,8 +33,13 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text or "") if s.strip()]
 
 
-def excerpt(aspects: Mapping[str, str], wanted: Sequence[str], rng: random.Random, distractor: Mapping[str, str] | None = None,
-            keep: float = KEEP) -> dict[str, str]:
+def excerpt(
+    aspects: Mapping[str, str],
+    wanted: Sequence[str],
+    rng: random.Random,
+    distractor: Mapping[str, str] | None = None,
+    keep: float = KEEP,
+) -> dict[str, str]:
     """One text per wanted aspect: a shuffled ``keep`` share of the sentences of ``aspects``.
 
     Args:
@@ -80,7 +85,9 @@ def owner(relevance: Mapping[str, int], rng: random.Random) -> str:
     return rng.choice(sorted(e for e, g in relevance.items() if g == top))
 
 
-def negative_employees(dataset: Dataset, relevance: Mapping[str, int], anchor: str, rng: random.Random) -> dict[int, str]:
+def negative_employees(
+    dataset: Dataset, relevance: Mapping[str, int], anchor: str, rng: random.Random
+) -> dict[int, str]:
     """A non-relevant employee per level 4..1, by closeness to ``anchor`` (see the module docstring)."""
     pool: dict[int, list[str]] = {c: [] for c in range(4)}
     for employee in dataset.employee_ids:

@@ -136,7 +136,9 @@ def render_profile(
     for aspect in aspects:
         name = aspect.lower()
         if name == "role":
-            duties = " and ".join(book.mention(s, rng, noise) for s in competences[:2]) or "day-to-day operations"
+            duties = (
+                " and ".join(book.mention(s, rng, noise) for s in competences[:2]) or "day-to-day operations"
+            )
             texts[aspect] = f"{style.seniority} in {area}, responsible for {duties}."
         elif name in ("abilities", "skills"):
             texts[aspect] = listed[0].upper() + listed[1:] + "."
@@ -145,11 +147,16 @@ def render_profile(
             parts = [f"Has worked on {book.mention(s, rng, 1.0)}" for s in competences]
             if lead is not None and competences:
                 parts.append(f"Known as someone who {book.describe(lead, rng, 0.0)}")
-            texts[aspect] = f"{years} years in {area}. " + ". ".join(parts or ["Broad general experience"]) + "."
+            texts[aspect] = (
+                f"{years} years in {area}. " + ". ".join(parts or ["Broad general experience"]) + "."
+            )
         elif name == "goals":
             wanted = [book.mention(s, rng, noise) for s in goals]
-            texts[aspect] = ("Wants to develop further in " + " and ".join(wanted) + ".") if wanted else (
-                "Wants to take on more responsibility.")
+            texts[aspect] = (
+                ("Wants to develop further in " + " and ".join(wanted) + ".")
+                if wanted
+                else ("Wants to take on more responsibility.")
+            )
         elif name in ("behavior", "behaviour"):
             a, b = style.behaviour
             texts[aspect] = f"According to the last evaluation, {a}, and {b}."
@@ -159,7 +166,12 @@ def render_profile(
 
 
 def negative_plan(
-    book: SkillBook, needed: Sequence[str], ideal_goals: Sequence[str], ideal: Style, level: int, rng: random.Random
+    book: SkillBook,
+    needed: Sequence[str],
+    ideal_goals: Sequence[str],
+    ideal: Style,
+    level: int,
+    rng: random.Random,
 ) -> tuple[list[str], list[str], Style]:
     """``(competences, goals, style)`` of the negative profile of ``level`` (see the module table)."""
     n = max(1, len(needed))
@@ -171,7 +183,11 @@ def negative_plan(
         return kept + book.siblings(needed, n - len(kept) + 1, rng), order[n - 1 :], ideal
     if level == 3:
         kept = order[: (n - 1) // 2]
-        return kept + book.siblings(needed, n - len(kept) + 1, rng), [], replace(fresh, behaviour=ideal.behaviour)
+        return (
+            kept + book.siblings(needed, n - len(kept) + 1, rng),
+            [],
+            replace(fresh, behaviour=ideal.behaviour),
+        )
     if level == 2:
         return book.siblings([*needed, *ideal_goals], n + 1, rng), list(ideal_goals), fresh
     if level == 1:

@@ -73,7 +73,8 @@ def check_prices(prices: dict[str, dict[str, float]] | None) -> dict[str, dict[s
     for model, entry in (prices or {}).items():
         if not isinstance(entry, dict) or set(entry) != set(PRICE_KEYS):
             raise ConfigError(
-                f"llm.prices.{model} must have exactly the keys {', '.join(PRICE_KEYS)} (dollars per 1M tokens)"
+                f"llm.prices.{model} must have exactly the keys {', '.join(PRICE_KEYS)} "
+                "(dollars per 1M tokens)"
             )
         for key in PRICE_KEYS:
             value = float(entry[key])

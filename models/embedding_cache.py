@@ -102,14 +102,23 @@ class EmbeddingCache:
         vectors[found] = cached_vectors[rows[found]]
         return found, vectors
 
-    def store(self, fingerprint: str, kind: str, keys: np.ndarray, vectors: np.ndarray, meta: dict[str, Any] | None = None) -> None:
+    def store(
+        self,
+        fingerprint: str,
+        kind: str,
+        keys: np.ndarray,
+        vectors: np.ndarray,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
         """Add ``vectors (n, dim)`` under ``keys (n, 32)`` as one new part file."""
         if not len(keys):
             return
         directory = self._dir(fingerprint)
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         if meta is not None and not (directory / "meta.json").exists():
-            atomic_write_text(directory / "meta.json", json.dumps(meta, indent=2, default=str) + "\n", mode=0o600)
+            atomic_write_text(
+                directory / "meta.json", json.dumps(meta, indent=2, default=str) + "\n", mode=0o600
+            )
         name = hashlib.sha256(keys.tobytes()).hexdigest()[:16]
         self._write(directory / f"{kind}-{name}.npz", keys, vectors)
         parts = self._parts(fingerprint, kind)
@@ -118,7 +127,11 @@ class EmbeddingCache:
 
     def _write(self, path: Path, keys: np.ndarray, vectors: np.ndarray) -> None:
         buffer = io.BytesIO()
-        np.savez(buffer, keys=np.ascontiguousarray(keys, np.uint8), vectors=np.ascontiguousarray(vectors, np.float32))
+        np.savez(
+            buffer,
+            keys=np.ascontiguousarray(keys, np.uint8),
+            vectors=np.ascontiguousarray(vectors, np.float32),
+        )
         atomic_write_bytes(path, buffer.getvalue(), mode=0o600)
 
     def _merge(self, fingerprint: str, kind: str, parts: list[Path]) -> None:
@@ -132,7 +145,9 @@ class EmbeddingCache:
                 part.unlink(missing_ok=True)
 
 
-def encode_cached(encoder: TextEncoder, texts: Sequence[str], kind: str, cache: EmbeddingCache | str | Path) -> tuple[np.ndarray, CacheStats]:
+def encode_cached(
+    encoder: TextEncoder, texts: Sequence[str], kind: str, cache: EmbeddingCache | str | Path
+) -> tuple[np.ndarray, CacheStats]:
     """Embed ``texts`` with ``encoder``, encoding only those the cache lacks (each once).
 
     Args:
@@ -190,7 +205,9 @@ class CachedEncoder:
     def encode(self, texts: Sequence[str], kind: str) -> np.ndarray:
         vectors, stats = encode_cached(self.encoder, texts, kind, self.cache)
         self.stats.add(stats)
-        log.debug("embedding cache %s %s: %d hits, %d misses", self.encoder.name, kind, stats.hits, stats.misses)
+        log.debug(
+            "embedding cache %s %s: %d hits, %d misses", self.encoder.name, kind, stats.hits, stats.misses
+        )
         return vectors
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:

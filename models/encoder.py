@@ -44,7 +44,8 @@ KINDS: tuple[str, ...] = ("query", "document")
 # Drummond and Veloso (2024), eq. 2 (section 4.3): q_instr = "Instruct: {tmpl}\nQuery: " + q.
 INSTRUCTION_FORMAT = "Instruct: {instruction}\nQuery: "
 PAPER_INSTRUCTION = (
-    "In an enterprise context, given a project and an associated task, retrieve relevant employees that fill that role."
+    "In an enterprise context, given a project and an associated task, "
+    "retrieve relevant employees that fill that role."
 )
 # Bump when the encoding procedure changes in a way that changes vectors (invalidates caches).
 FINGERPRINT_VERSION = 1
@@ -127,8 +128,12 @@ class Encoder:
     ) -> None:
         if query_instruction and query_prefix:
             raise ConfigError("model: set query_instruction or query_prefix, not both")
-        sizes = (("max_query_length", max_query_length), ("max_doc_length", max_doc_length), ("batch_size", batch_size),
-                 ("max_batch_tokens", 1 if max_batch_tokens is None else max_batch_tokens))
+        sizes = (
+            ("max_query_length", max_query_length),
+            ("max_doc_length", max_doc_length),
+            ("batch_size", batch_size),
+            ("max_batch_tokens", 1 if max_batch_tokens is None else max_batch_tokens),
+        )
         for key, value in sizes:
             if int(value) < 1:
                 raise ConfigError(f"model.{key} must be a positive integer, not {value!r}")
@@ -136,7 +141,11 @@ class Encoder:
         self.name_or_path = name_or_path
         self.source = ModelSource.parse(bundled.resolve(name_or_path), gguf_file, revision)
         self.pooling, self.normalize = pooling, bool(normalize)
-        self.query_instruction, self.query_prefix, self.document_prefix = query_instruction, query_prefix, document_prefix
+        self.query_instruction, self.query_prefix, self.document_prefix = (
+            query_instruction,
+            query_prefix,
+            document_prefix,
+        )
         self.max_length = {"query": int(max_query_length), "document": int(max_doc_length)}
         self.batch_size = int(batch_size)
         self.device = resolve_device(device)
@@ -146,7 +155,9 @@ class Encoder:
         self.dense_folder, self.model_kwargs = dense, dict(model_kwargs or {})
         self.name = name or _default_name(name_or_path, self.source)
         self.progress = progress
-        self.batch_overhead = int(default_overhead(self.device.type) if batch_overhead_tokens is None else batch_overhead_tokens)
+        self.batch_overhead = int(
+            default_overhead(self.device.type) if batch_overhead_tokens is None else batch_overhead_tokens
+        )
         self.max_batch_tokens = None if max_batch_tokens is None else int(max_batch_tokens)
         self.prepack = prepack
         self._model: torch.nn.Module | None = None
@@ -202,7 +213,9 @@ class Encoder:
             return model  # auto: a second copy of big weights is not worth a few percent
         if reason is not None:
             if self.prepack:
-                raise ConfigError(f"model.prepack=true: {reason}; set model.prepack=null to pack only where it applies")
+                raise ConfigError(
+                    f"model.prepack=true: {reason}; set model.prepack=null to pack only where it applies"
+                )
             return model
         self._prepacked = packing.prepack(model)
         return model
@@ -215,7 +228,11 @@ class Encoder:
     def format(self, texts: Sequence[str], kind: Kind) -> list[str]:
         """Prefix texts as the model expects (paper eq. 2 for queries); whitespace is stripped."""
         if kind == "query":
-            head = INSTRUCTION_FORMAT.format(instruction=self.query_instruction) if self.query_instruction else self.query_prefix
+            head = (
+                INSTRUCTION_FORMAT.format(instruction=self.query_instruction)
+                if self.query_instruction
+                else self.query_prefix
+            )
         elif kind == "document":
             head = self.document_prefix
         else:
@@ -225,8 +242,12 @@ class Encoder:
     def _token_ids(self, texts: list[str], kind: Kind) -> list[list[int]]:
         """Token ids of formatted texts, truncated to the kind's max length, not padded."""
         return self.tokenizer(
-            texts, truncation=True, max_length=self.max_length[kind], padding=False,
-            return_attention_mask=False, return_token_type_ids=False,
+            texts,
+            truncation=True,
+            max_length=self.max_length[kind],
+            padding=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
         )["input_ids"]
 
     def collate(self, ids: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
@@ -249,8 +270,14 @@ class Encoder:
 
     def token_lengths(self, texts: Sequence[str], kind: Kind = "document") -> np.ndarray:
         """Untruncated token counts of the formatted texts, ``(n,)`` int."""
-        ids = self.tokenizer(self.format(texts, kind), truncation=False, padding=False, verbose=False,
-                             return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        ids = self.tokenizer(
+            self.format(texts, kind),
+            truncation=False,
+            padding=False,
+            verbose=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )["input_ids"]
         return np.array([len(x) for x in ids], dtype=np.int64)
 
     def count_truncated(self, texts: Sequence[str], kind: Kind = "document") -> int:
@@ -278,11 +305,16 @@ class Encoder:
         if len(groups) <= 1:
             return self._forward(self.model, self._trim(batch, None, int(lengths.max(initial=1))))
         model = self.model
-        parts = [self._forward(model, self._trim(batch, torch.from_numpy(rows), int(lengths[rows].max()))) for rows in groups]
+        parts = [
+            self._forward(model, self._trim(batch, torch.from_numpy(rows), int(lengths[rows].max())))
+            for rows in groups
+        ]
         inverse = torch.from_numpy(np.argsort(np.concatenate(groups))).to(self.device)  # (batch,)
         return torch.cat(parts)[inverse]  # (batch, dim), back in row order
 
-    def _trim(self, batch: Mapping[str, torch.Tensor], rows: torch.Tensor | None, width: int) -> dict[str, torch.Tensor]:
+    def _trim(
+        self, batch: Mapping[str, torch.Tensor], rows: torch.Tensor | None, width: int
+    ) -> dict[str, torch.Tensor]:
         """Rows ``rows`` (``None``: all) of a padded batch, cut to ``width`` token positions."""
         left = self.tokenizer.padding_side == "left"
         out = {}
@@ -320,9 +352,16 @@ class Encoder:
         was_training = model.training
         model.eval()
         chunks: list[torch.Tensor] = []
-        show = self.progress if self.progress is not None else (sys.stderr.isatty() and len(batches) >= _PROGRESS_MIN_BATCHES)
+        show = (
+            self.progress
+            if self.progress is not None
+            else (sys.stderr.isatty() and len(batches) >= _PROGRESS_MIN_BATCHES)
+        )
         try:
-            with torch.inference_mode(), tqdm(total=len(texts), unit="text", desc=f"{self.name} {kind}s", disable=not show) as bar:
+            with (
+                torch.inference_mode(),
+                tqdm(total=len(texts), unit="text", desc=f"{self.name} {kind}s", disable=not show) as bar,
+            ):
                 for rows in batches:
                     chunks.append(self._forward(model, self.collate([ids[i] for i in rows])))
                     bar.update(len(rows))
@@ -359,12 +398,20 @@ class Encoder:
     def settings(self) -> dict[str, Any]:
         """The plain values that decide the vectors (no file contents), for configs and logs."""
         return {
-            "name_or_path": self.name_or_path, "gguf_file": self.source.gguf_file, "revision": self.source.revision,
-            "adapter": self.adapter, "pooling": self.pooling, "normalize": self.normalize,
-            "query_instruction": self.query_instruction, "query_prefix": self.query_prefix,
-            "document_prefix": self.document_prefix, "max_query_length": self.max_length["query"],
-            "max_doc_length": self.max_length["document"], "dense": self.dense_folder,
-            "dtype": str(self.dtype).removeprefix("torch."), "model_kwargs": self.model_kwargs,
+            "name_or_path": self.name_or_path,
+            "gguf_file": self.source.gguf_file,
+            "revision": self.source.revision,
+            "adapter": self.adapter,
+            "pooling": self.pooling,
+            "normalize": self.normalize,
+            "query_instruction": self.query_instruction,
+            "query_prefix": self.query_prefix,
+            "document_prefix": self.document_prefix,
+            "max_query_length": self.max_length["query"],
+            "max_doc_length": self.max_length["document"],
+            "dense": self.dense_folder,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "model_kwargs": self.model_kwargs,
         }
 
     @cached_property

@@ -34,9 +34,22 @@ EXPORT_FILE = "teamform_export.json"
 EXPORT_FORMAT = 1
 # The harness's pooling names -> sentence-transformers' pooling_mode (ATA has no counterpart).
 ST_POOLING: dict[str, str] = {"mean": "mean", "cls": "cls", "last": "lasttoken"}
-CARD_KEYS = ("adapter_key", "data_hash", "dataset", "synth_hash", "code_version", "training", "metrics", "confidence")
-_TEXT_ONLY = {"text": {"method": "forward", "method_output_name": "last_hidden_state"}}  # never a chat template
-_ID = re.compile(r"\S{1,200}")  # ids, hashes, names, numbers: no whitespace, so no sentence of anyone's profile
+CARD_KEYS = (
+    "adapter_key",
+    "data_hash",
+    "dataset",
+    "synth_hash",
+    "code_version",
+    "training",
+    "metrics",
+    "confidence",
+)
+_TEXT_ONLY = {
+    "text": {"method": "forward", "method_output_name": "last_hidden_state"}
+}  # never a chat template
+_ID = re.compile(
+    r"\S{1,200}"
+)  # ids, hashes, names, numbers: no whitespace, so no sentence of anyone's profile
 _OMITTED = "(text omitted)"
 
 
@@ -48,14 +61,19 @@ def st_pooling_mode(pooling: str) -> str:
     """
     if pooling not in ST_POOLING:
         raise ConfigError(
-            f"export: model.pooling={pooling} has no sentence-transformers pooling module, so the exported folder "
-            f"could not give the harness's vectors; export an adapter trained with model.pooling={'|'.join(ST_POOLING)}"
+            f"export: model.pooling={pooling} has no sentence-transformers pooling module, "
+            "so the exported folder could not give the harness's vectors; "
+            f"export an adapter trained with model.pooling={'|'.join(ST_POOLING)}"
         )
     return ST_POOLING[pooling]
 
 
-def export_encoder(encoder: Encoder, adapter_dir: str | Path | None, out: str | Path,
-                   card_info: Mapping[str, Any] | None = None) -> Path:
+def export_encoder(
+    encoder: Encoder,
+    adapter_dir: str | Path | None,
+    out: str | Path,
+    card_info: Mapping[str, Any] | None = None,
+) -> Path:
     """Write ``encoder`` (plus a LoRA adapter) as a sentence-transformers folder at ``out``.
 
     Args:
@@ -72,7 +90,9 @@ def export_encoder(encoder: Encoder, adapter_dir: str | Path | None, out: str | 
     Example:
         >>> enc = Encoder("bundled:minilm", device="cpu")  # doctest: +SKIP
         >>> export_encoder(enc, ".cache/adapters/KEY/global", "exported")  # doctest: +SKIP
-        >>> SentenceTransformer("exported").encode(["Project: P. Task: T"], prompt_name="query")  # doctest: +SKIP
+        >>> SentenceTransformer("exported").encode(  # doctest: +SKIP
+        ...     ["Project: P. Task: T"], prompt_name="query"
+        ... )
     """
     st_pooling_mode(encoder.pooling)
     info = _card_info(card_info)
@@ -82,8 +102,12 @@ def export_encoder(encoder: Encoder, adapter_dir: str | Path | None, out: str | 
     return out
 
 
-def export_adapter_set(adapter_set_dir: str | Path, make_encoder: Callable[[], Encoder], out: str | Path,
-                       card_info: Mapping[str, Any] | None = None) -> list[Path]:
+def export_adapter_set(
+    adapter_set_dir: str | Path,
+    make_encoder: Callable[[], Encoder],
+    out: str | Path,
+    card_info: Mapping[str, Any] | None = None,
+) -> list[Path]:
     """Export a finished adapter set (``{cache_dir}/adapters/{key}/``, what ``teamform train`` writes).
 
     A global set becomes one folder ``out``; a specialised set one folder ``out/<aspect>/`` per
@@ -102,9 +126,19 @@ def export_adapter_set(adapter_set_dir: str | Path, make_encoder: Callable[[], E
     root = Path(adapter_set_dir)
     meta = read_adapter_set(root)
     dataset = meta.get("dataset") or {}
-    info = {**_card_info({"adapter_key": meta.get("key"), "data_hash": dataset.get("hash"), "dataset": dataset.get("name"),
-                          "synth_hash": (meta.get("synth") or {}).get("hash"), "code_version": meta.get("code_version"),
-                          "training": meta.get("train")}), **_card_info(card_info)}
+    info = {
+        **_card_info(
+            {
+                "adapter_key": meta.get("key"),
+                "data_hash": dataset.get("hash"),
+                "dataset": dataset.get("name"),
+                "synth_hash": (meta.get("synth") or {}).get("hash"),
+                "code_version": meta.get("code_version"),
+                "training": meta.get("train"),
+            }
+        ),
+        **_card_info(card_info),
+    }
     specialised = meta["mode"] != "global"
     out = Path(out)
     with _staging(out) as stage:
@@ -114,14 +148,31 @@ def export_adapter_set(adapter_set_dir: str | Path, make_encoder: Callable[[], E
             st_pooling_mode(encoder.pooling)
             target = stage / _safe(name) if specialised else stage
             if specialised and target.exists():
-                raise ConfigError(f"export: aspects of {root} clash in the folder name {target.name}; rename one of them")
+                raise ConfigError(
+                    f"export: aspects of {root} clash in the folder name {target.name}; rename one of them"
+                )
             training = {**(info.get("training") or {}), "steps": entry.get("steps")}
-            _write_export(encoder, root / entry["dir"], target, {**info, "training": training},
-                          aspect=name if specialised else None, own=True)
+            _write_export(
+                encoder,
+                root / entry["dir"],
+                target,
+                {**info, "training": training},
+                aspect=name if specialised else None,
+                own=True,
+            )
             folders[name] = target.name
         if specialised:
-            write_json(stage / EXPORT_FILE, _ids_only({"format": EXPORT_FORMAT, "adapter_key": info.get("adapter_key"),
-                                                       "mode": meta["mode"], "aspects": folders}))
+            write_json(
+                stage / EXPORT_FILE,
+                _ids_only(
+                    {
+                        "format": EXPORT_FORMAT,
+                        "adapter_key": info.get("adapter_key"),
+                        "mode": meta["mode"],
+                        "aspects": folders,
+                    }
+                ),
+            )
     return [out / folders[n] for n in folders] if specialised else [out]
 
 
@@ -130,16 +181,37 @@ def read_adapter_set(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     meta_path = path / "metadata.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    missing = [n for n, e in meta.get("adapters", {}).items() if not (path / e.get("dir", n) / "adapter_config.json").is_file()]
-    if not meta.get("complete") or not meta.get("adapters") or missing or meta.get("mode") not in ("global", "specialised"):
-        why = f"adapters {', '.join(missing)} are missing" if missing else "its metadata.json is missing, not complete or has no mode"
-        raise ConfigError(f"export: the adapter set {path} is unfinished ({why}); run `teamform train` again to finish it")
+    missing = [
+        n
+        for n, e in meta.get("adapters", {}).items()
+        if not (path / e.get("dir", n) / "adapter_config.json").is_file()
+    ]
+    if (
+        not meta.get("complete")
+        or not meta.get("adapters")
+        or missing
+        or meta.get("mode") not in ("global", "specialised")
+    ):
+        why = (
+            f"adapters {', '.join(missing)} are missing"
+            if missing
+            else "its metadata.json is missing, not complete or has no mode"
+        )
+        raise ConfigError(
+            f"export: the adapter set {path} is unfinished ({why}); run `teamform train` again to finish it"
+        )
     return meta
 
 
 # ---- one folder ---------------------------------------------------------------------------------
-def _write_export(encoder: Encoder, adapter_dir: str | Path | None, target: Path, info: Mapping[str, Any],
-                  aspect: str | None, own: bool) -> None:
+def _write_export(
+    encoder: Encoder,
+    adapter_dir: str | Path | None,
+    target: Path,
+    info: Mapping[str, Any],
+    aspect: str | None,
+    own: bool,
+) -> None:
     """Merge, save and describe one encoder into the new folder ``target``."""
     adapter = str(adapter_dir) if adapter_dir is not None else encoder.adapter
     weights = target.parent / f".{target.name}.weights"
@@ -162,8 +234,10 @@ def _write_export(encoder: Encoder, adapter_dir: str | Path | None, target: Path
 def _merged_body(encoder: Encoder, adapter_dir: str | Path | None, own: bool) -> nn.Module:
     """The transformer body with the adapter merged into its weights, prepacked kernels undone."""
     if adapter_dir is not None and encoder.adapter:
-        raise ConfigError(f"export: the encoder already carries the adapter {encoder.adapter}; give a base encoder "
-                          "(model.adapter=null) with adapter_dir, or adapter_dir=None")
+        raise ConfigError(
+            f"export: the encoder already carries the adapter {encoder.adapter}; give a base encoder "
+            "(model.adapter=null) with adapter_dir, or adapter_dir=None"
+        )
     body = encoder.model  # the property undoes prepacked oneDNN linears (models.prepack)
     if adapter_dir is not None:
         return attach_adapter(body if own else copy.deepcopy(body), str(adapter_dir), merge=True)
@@ -186,8 +260,10 @@ def _check_saved_weights(folder: Path, body: nn.Module) -> None:
     kept = {state[k].data_ptr() for k in saved if k in state}
     missing = sorted(k for k in state.keys() - saved if state[k].data_ptr() not in kept)  # tied copies may go
     if packed or extra or missing:
-        raise RuntimeError(f"export: saved weights do not match the merged model (packed {packed[:2]}, unexpected "
-                           f"{extra[:2]}, missing {missing[:2]}); this is a bug in models/export.py")
+        raise RuntimeError(
+            f"export: saved weights do not match the merged model (packed {packed[:2]}, unexpected "
+            f"{extra[:2]}, missing {missing[:2]}); this is a bug in models/export.py"
+        )
 
 
 def _sentence_transformer(encoder: Encoder, weights: Path) -> Any:
@@ -199,25 +275,46 @@ def _sentence_transformer(encoder: Encoder, weights: Path) -> Any:
     except ImportError:  # sentence-transformers < 5.4
         from sentence_transformers.models import Dense, Normalize, Pooling, Transformer
     lengths = encoder.max_length
-    wanted: dict[str, Any] = {"max_seq_length": lengths["document"], "modality_config": _TEXT_ONLY,
-                              "module_output_name": "token_embeddings"}
+    wanted: dict[str, Any] = {
+        "max_seq_length": lengths["document"],
+        "modality_config": _TEXT_ONLY,
+        "module_output_name": "token_embeddings",
+    }
     if lengths["query"] != lengths["document"]:
         wanted |= {"query_length": lengths["query"], "document_length": lengths["document"]}
     accepted = inspect.signature(Transformer.__init__).parameters
     if encoder.trust_remote_code:
-        for key in ("model_kwargs", "processor_kwargs", "config_kwargs") if "model_kwargs" in accepted else ("model_args", "tokenizer_args", "config_args"):
+        for key in (
+            ("model_kwargs", "processor_kwargs", "config_kwargs")
+            if "model_kwargs" in accepted
+            else ("model_args", "tokenizer_args", "config_args")
+        ):
             wanted[key] = {"trust_remote_code": True}
     body = Transformer(str(weights), **{k: v for k, v in wanted.items() if k in accepted})
-    modules: list[nn.Module] = [body, Pooling(_dimension(body), pooling_mode=st_pooling_mode(encoder.pooling))]
+    modules: list[nn.Module] = [
+        body,
+        Pooling(_dimension(body), pooling_mode=st_pooling_mode(encoder.pooling)),
+    ]
     if encoder.dense_folder:
         linear, activation = load_dense(encoder.source, encoder.dense_folder)
-        modules.append(Dense(linear.in_features, linear.out_features, bias=linear.bias is not None,
-                             activation_function=activation, init_weight=linear.weight.detach().clone(),
-                             init_bias=None if linear.bias is None else linear.bias.detach().clone()))
+        modules.append(
+            Dense(
+                linear.in_features,
+                linear.out_features,
+                bias=linear.bias is not None,
+                activation_function=activation,
+                init_weight=linear.weight.detach().clone(),
+                init_bias=None if linear.bias is None else linear.bias.detach().clone(),
+            )
+        )
     if encoder.normalize:
         modules.append(Normalize())
-    return SentenceTransformer(modules=modules, device="cpu", prompts=prompts(encoder),
-                               similarity_fn_name="cosine" if encoder.normalize else "dot")
+    return SentenceTransformer(
+        modules=modules,
+        device="cpu",
+        prompts=prompts(encoder),
+        similarity_fn_name="cosine" if encoder.normalize else "dot",
+    )
 
 
 def _dimension(module: Any) -> int:
@@ -232,7 +329,11 @@ def prompts(encoder: Encoder) -> dict[str, str]:
     The query head is ``"Instruct: {instruction}\\nQuery: "`` (paper eq. 2) when the preset sets an
     instruction, else its plain query prefix; ``""`` means no prompt.
     """
-    head = INSTRUCTION_FORMAT.format(instruction=encoder.query_instruction) if encoder.query_instruction else encoder.query_prefix
+    head = (
+        INSTRUCTION_FORMAT.format(instruction=encoder.query_instruction)
+        if encoder.query_instruction
+        else encoder.query_prefix
+    )
     return {"query": head, "document": encoder.document_prefix}
 
 
@@ -251,8 +352,10 @@ def _pin_tokenizer(folder: Path, encoder: Encoder) -> None:
 def _staging(out: Path) -> Iterator[Path]:
     """Build an export in ``.{out}.export-tmp`` next to ``out``; swap it in only when it is complete."""
     if out.is_file() or (out.is_dir() and any(out.iterdir()) and not (out / EXPORT_FILE).is_file()):
-        raise ConfigError(f"export: {out} is not empty and is not an earlier export (no {EXPORT_FILE}); "
-                          "give a new or empty directory")
+        raise ConfigError(
+            f"export: {out} is not empty and is not an earlier export (no {EXPORT_FILE}); "
+            "give a new or empty directory"
+        )
     stage = out.parent / f".{out.name}.export-tmp"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
@@ -290,13 +393,18 @@ def _ids_only(value: Any) -> Any:
 def _adapter_summary(adapter: str) -> dict[str, Any]:
     """r, alpha, target modules... of ``adapter_config.json``, and the adapter's content digest."""
     config = json.loads((Path(adapter) / "adapter_config.json").read_text(encoding="utf-8"))
-    summary = {k: config.get(k) for k in ("peft_type", "r", "lora_alpha", "lora_dropout", "target_modules", "use_dora", "use_rslora")}
+    summary = {
+        k: config.get(k)
+        for k in ("peft_type", "r", "lora_alpha", "lora_dropout", "target_modules", "use_dora", "use_rslora")
+    }
     if isinstance(summary["target_modules"], list):
         summary["target_modules"] = sorted(summary["target_modules"])
     return {**summary, "digest": "sha256:" + path_digest(adapter)}
 
 
-def _provenance(encoder: Encoder, adapter: str | None, info: Mapping[str, Any], aspect: str | None, model: Any) -> dict[str, Any]:
+def _provenance(
+    encoder: Encoder, adapter: str | None, info: Mapping[str, Any], aspect: str | None, model: Any
+) -> dict[str, Any]:
     import sentence_transformers
     import transformers
 
@@ -305,19 +413,43 @@ def _provenance(encoder: Encoder, adapter: str | None, info: Mapping[str, Any], 
     given = encoder.name_or_path  # a hub id or bundled:<name> as given; of a local path only its last part
     given = given if given.startswith("bundled:") or not source.is_local else Path(given).name
     record = {
-        "format": EXPORT_FORMAT, "exported_by": "teamform-export", "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "base_model": {"name": encoder.name, "name_or_path": given, "hub_id": hub_id, "revision": source.revision, "gguf_file": source.gguf_file,
-                       "identity": source_identity(source)},
-        "adapter": {"key": info.get("adapter_key"), "name": aspect or "global", **_adapter_summary(adapter)} if adapter else None,
-        "aspect": aspect, "dataset": info.get("dataset"), "data_hash": info.get("data_hash"),
-        "synth_hash": info.get("synth_hash"), "code_version": info.get("code_version"),
-        "encoding": {"pooling": encoder.pooling, "st_pooling_mode": st_pooling_mode(encoder.pooling),
-                     "normalize": encoder.normalize, "dense": encoder.dense_folder, "dtype": str(encoder.dtype).removeprefix("torch."),
-                     "max_query_length": encoder.max_length["query"], "max_doc_length": encoder.max_length["document"],
-                     "padding_side": encoder.tokenizer.padding_side, "query_instruction": bool(encoder.query_instruction),
-                     "prompts": {k: bool(v) for k, v in prompts(encoder).items()}, "trust_remote_code": encoder.trust_remote_code,
-                     "dim": int(_dimension(model))},
-        "versions": {"sentence_transformers": sentence_transformers.__version__, "transformers": transformers.__version__},
+        "format": EXPORT_FORMAT,
+        "exported_by": "teamform-export",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "base_model": {
+            "name": encoder.name,
+            "name_or_path": given,
+            "hub_id": hub_id,
+            "revision": source.revision,
+            "gguf_file": source.gguf_file,
+            "identity": source_identity(source),
+        },
+        "adapter": {"key": info.get("adapter_key"), "name": aspect or "global", **_adapter_summary(adapter)}
+        if adapter
+        else None,
+        "aspect": aspect,
+        "dataset": info.get("dataset"),
+        "data_hash": info.get("data_hash"),
+        "synth_hash": info.get("synth_hash"),
+        "code_version": info.get("code_version"),
+        "encoding": {
+            "pooling": encoder.pooling,
+            "st_pooling_mode": st_pooling_mode(encoder.pooling),
+            "normalize": encoder.normalize,
+            "dense": encoder.dense_folder,
+            "dtype": str(encoder.dtype).removeprefix("torch."),
+            "max_query_length": encoder.max_length["query"],
+            "max_doc_length": encoder.max_length["document"],
+            "padding_side": encoder.tokenizer.padding_side,
+            "query_instruction": bool(encoder.query_instruction),
+            "prompts": {k: bool(v) for k, v in prompts(encoder).items()},
+            "trust_remote_code": encoder.trust_remote_code,
+            "dim": int(_dimension(model)),
+        },
+        "versions": {
+            "sentence_transformers": sentence_transformers.__version__,
+            "transformers": transformers.__version__,
+        },
     }
     return _ids_only(record)
 
@@ -357,10 +489,13 @@ tasks = model.encode(["Project: ... Task: ..."]{query_arg})
 employees = model.encode(["..."]{document_arg})
 ```
 
-(sentence-transformers >= 5.4: `model.encode_query` / `model.encode_document` pick the prompts and lengths themselves.)
+(sentence-transformers >= 5.4: `model.encode_query` / \
+`model.encode_document` pick the prompts and lengths themselves.)
 
-Pooling `{pooling}`, {normalised}{dense}{dim} dimensions, {dtype} weights, padding on the {padding_side}.{instruction}
-Texts are cut at {max_doc_length} tokens{query_length}. Strip spaces at both ends of each text first, as the harness
+Pooling `{pooling}`, {normalised}{dense}{dim} dimensions, \
+{dtype} weights, padding on the {padding_side}.{instruction}
+Texts are cut at {max_doc_length} tokens{query_length}. \
+Strip spaces at both ends of each text first, as the harness
 does; the vectors then equal the harness's within float rounding.
 {adapter}
 ## Provenance
@@ -371,20 +506,24 @@ does; the vectors then equal the harness's within float rounding.
 {training}{metrics}
 ## Intended use
 
-Ranking employees for enterprise tasks (team formation) as decision support for a person who decides, on data like
+Ranking employees for enterprise tasks (team formation) as \
+decision support for a person who decides, on data like
 the data set above; research on fine-tuning embedding models with synthetic data.
 
 ## Limits
 
 - Fine-tuned on LLM-generated (synthetic) tasks and labels; the metrics hold for the data set above only.
-- Not for automated decisions about people (hiring, promotion, dismissal); it carries the biases of the base model and
+- Not for automated decisions about people (hiring, promotion, \
+dismissal); it carries the biases of the base model and
   of the synthetic data.
 - Texts longer than the maximum length lose their tail.
 
 ## Personal data
 
-Fine-tuning on employee profiles can memorise parts of them in the weights: keep this folder under the same access,
-retention and deletion rules as the employee data it was trained on, and do not publish it when that data is private.
+Fine-tuning on employee profiles can memorise parts of them \
+in the weights: keep this folder under the same access,
+retention and deletion rules as the employee data it was \
+trained on, and do not publish it when that data is private.
 This card and `teamform_export.json` hold ids and numbers only, no employee text.
 """
 
@@ -395,28 +534,59 @@ def _card(record: Mapping[str, Any], info: Mapping[str, Any]) -> str:
     fields = {k: _num(record[k]) for k in ("dataset", "data_hash", "synth_hash", "code_version", "created")}
     if adapter:
         targets = adapter["target_modules"]
-        adapter = ("\n## Adapter\n\n| r | alpha | target modules | dropout | DoRA | rsLoRA | adapter key |\n"
-                   f"|---|---|---|---|---|---|---|\n| {adapter['r']} | {adapter['lora_alpha']} | "
-                   f"{', '.join(targets) if isinstance(targets, list) else targets} | {adapter['lora_dropout']} | "
-                   f"{adapter['use_dora']} | {adapter['use_rslora']} | {_num(adapter['key'])} |\n")
+        adapter = (
+            "\n## Adapter\n\n| r | alpha | target modules | dropout | DoRA | rsLoRA | adapter key |\n"
+            f"|---|---|---|---|---|---|---|\n| {adapter['r']} | {adapter['lora_alpha']} | "
+            f"{', '.join(targets) if isinstance(targets, list) else targets} | {adapter['lora_dropout']} | "
+            f"{adapter['use_dora']} | {adapter['use_rslora']} | {_num(adapter['key'])} |\n"
+        )
     training = info.get("training")
     metrics = info.get("metrics")
     level = round(100 * float(info.get("confidence", 0.95)))
     return _CARD.format(
-        name=base["name"], base=base["name_or_path"], identity=base["identity"], **fields,
-        for_aspect=f" for the aspect `{aspect}`" if aspect else "", merged=" with its LoRA adapter merged into the weights" if adapter else "",
-        aspect_note=f"\n\nThis folder encodes the aspect **`{aspect}`** of employee profiles (one folder per aspect of a specialised "
-        f"adapter set): embed each employee's `{aspect}` text, and the tasks, with it to rank for that aspect." if aspect else "",
+        name=base["name"],
+        base=base["name_or_path"],
+        identity=base["identity"],
+        **fields,
+        for_aspect=f" for the aspect `{aspect}`" if aspect else "",
+        merged=" with its LoRA adapter merged into the weights" if adapter else "",
+        aspect_note=(
+            f"\n\nThis folder encodes the aspect **`{aspect}`** of employee profiles "
+            "(one folder per aspect of a specialised adapter set): "
+            f"embed each employee's `{aspect}` text, and the tasks, with it to rank for that aspect."
+        )
+        if aspect
+        else "",
         query_arg=', prompt_name="query"' if enc["prompts"]["query"] else "",
         document_arg=', prompt_name="document"' if enc["prompts"]["document"] else "",
-        pooling=enc["st_pooling_mode"], normalised="L2-normalised, " if enc["normalize"] else "",
-        dense=f"Dense head `{enc['dense']}`, " if enc["dense"] else "", dim=enc["dim"], dtype=enc["dtype"],
-        padding_side=enc["padding_side"], max_doc_length=enc["max_doc_length"],
-        instruction=" The query prompt is the instruction of paper eq. 2 (see `config_sentence_transformers.json`)."
-        if enc["query_instruction"] else "",
-        query_length=f" (queries at {enc['max_query_length']} in the harness: `encode_query` applies that length; with "
-        "`encode` cut long queries yourself)" if enc["max_query_length"] != enc["max_doc_length"] else "",
+        pooling=enc["st_pooling_mode"],
+        normalised="L2-normalised, " if enc["normalize"] else "",
+        dense=f"Dense head `{enc['dense']}`, " if enc["dense"] else "",
+        dim=enc["dim"],
+        dtype=enc["dtype"],
+        padding_side=enc["padding_side"],
+        max_doc_length=enc["max_doc_length"],
+        instruction=(
+            " The query prompt is the instruction of paper eq. 2 (see `config_sentence_transformers.json`)."
+        )
+        if enc["query_instruction"]
+        else "",
+        query_length=(
+            f" (queries at {enc['max_query_length']} in the harness: "
+            "`encode_query` applies that length; with `encode` cut long queries yourself)"
+        )
+        if enc["max_query_length"] != enc["max_doc_length"]
+        else "",
         adapter=adapter or "",
-        training=f"\n## Training config\n\n```json\n{json.dumps(_ids_only(training), indent=2, sort_keys=True)}\n```\n" if training else "",
-        metrics=f"\n## Metrics\n\n| metric | mean | {level}% CI |\n|---|---|---|\n" + "\n".join(_metric_rows(metrics)) + "\n" if metrics else "",
+        training=(
+            "\n## Training config\n\n```json\n"
+            f"{json.dumps(_ids_only(training), indent=2, sort_keys=True)}\n```\n"
+        )
+        if training
+        else "",
+        metrics=f"\n## Metrics\n\n| metric | mean | {level}% CI |\n|---|---|---|\n"
+        + "\n".join(_metric_rows(metrics))
+        + "\n"
+        if metrics
+        else "",
     )

@@ -85,7 +85,9 @@ class BM25Scorer:
                 rows.append(q)
                 cols.append(vocab[term])
                 counts.append(count)
-        return sp.csr_matrix((np.array(counts, dtype=np.float64), (rows, cols)), shape=(len(queries), len(vocab)))
+        return sp.csr_matrix(
+            (np.array(counts, dtype=np.float64), (rows, cols)), shape=(len(queries), len(vocab))
+        )
 
 
 class TfidfScorer:

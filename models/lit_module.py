@@ -95,7 +95,10 @@ class DualEncoderModule(L.LightningModule):
             return {"optimizer": optimizer}
         total = self.total_steps or int(self.trainer.estimated_stepping_batches)
         scheduler = self.scheduler_factory(optimizer, num_training_steps=total)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1},
+        }
 
     @property
     def loss_curve(self) -> list[dict[str, float]]:
@@ -125,7 +128,10 @@ class DualEncoderModule(L.LightningModule):
         trainable = {name for name, p in self.named_parameters() if p.requires_grad}
         missing = sorted(trainable - set(checkpoint["state_dict"]))
         if missing:
-            raise RuntimeError(f"checkpoint lacks {len(missing)} adapter weights (e.g. {missing[0]}); it belongs to another model or LoRA setting")
+            raise RuntimeError(
+                f"checkpoint lacks {len(missing)} adapter weights (e.g. {missing[0]}); "
+                "it belongs to another model or LoRA setting"
+            )
         self._rng_to_restore = checkpoint.get("rng_state")
         self.dev_metrics = list(checkpoint.get("dev_metrics", []))
         self._losses = {int(k): list(v) for k, v in checkpoint.get("losses", {}).items()}

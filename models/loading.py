@@ -18,7 +18,11 @@ import torch
 
 from bench.core.errors import ConfigError, ModelUnavailable, unknown_choice
 
-DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,9 @@ class ModelSource:
         return Path(self.path).is_dir()
 
     @classmethod
-    def parse(cls, name_or_path: str, gguf_file: str | None = None, revision: str | None = None) -> ModelSource:
+    def parse(
+        cls, name_or_path: str, gguf_file: str | None = None, revision: str | None = None
+    ) -> ModelSource:
         """Split ``dir/model.gguf`` into ``(dir, model.gguf)``; other values pass through."""
         path = Path(name_or_path)
         if gguf_file is None and path.suffix == ".gguf":
@@ -98,7 +104,9 @@ def load_tokenizer(source: ModelSource, trust_remote_code: bool, padding_side: s
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source.path, **source.from_pretrained_kwargs(trust_remote_code))
+        tokenizer = AutoTokenizer.from_pretrained(
+            source.path, **source.from_pretrained_kwargs(trust_remote_code)
+        )
     except OSError as error:  # no such directory or hub id, offline without a cached copy
         raise not_found(source, error) from None
     except ValueError as error:
@@ -161,10 +169,15 @@ def load_dense(source: ModelSource, folder: str) -> torch.nn.Module:
     else:
         from huggingface_hub import snapshot_download
 
-        root = Path(snapshot_download(source.path, revision=source.revision, allow_patterns=[f"{folder}/*"])) / folder
+        root = (
+            Path(snapshot_download(source.path, revision=source.revision, allow_patterns=[f"{folder}/*"]))
+            / folder
+        )
     config_path = root / "config.json"
     if not config_path.is_file():
-        raise ConfigError(f"model.dense: {config_path} does not exist; name the Dense folder of the model (e.g. 2_Dense)")
+        raise ConfigError(
+            f"model.dense: {config_path} does not exist; name the Dense folder of the model (e.g. 2_Dense)"
+        )
     config = json.loads(config_path.read_text())
     activation = config.get("activation_function", "torch.nn.modules.linear.Identity").rsplit(".", 1)[-1]
     if activation not in ("Identity", "Tanh"):
@@ -183,11 +196,14 @@ def load_dense(source: ModelSource, folder: str) -> torch.nn.Module:
 def attach_adapter(model: torch.nn.Module, adapter: str, merge: bool) -> torch.nn.Module:
     """Load a PEFT adapter directory onto ``model``; merged into the weights for inference."""
     if not (Path(adapter) / "adapter_config.json").is_file():
-        raise ConfigError(f"model.adapter: {adapter} has no adapter_config.json; point it at a saved PEFT adapter directory")
+        raise ConfigError(
+            f"model.adapter: {adapter} has no adapter_config.json; point it at a saved PEFT adapter directory"
+        )
     if not (Path(adapter) / "adapter_model.safetensors").is_file():
         raise ConfigError(
-            f"model.adapter: {adapter} has no adapter_model.safetensors; adapters are loaded from safetensors only "
-            "(pickled .bin weights can run code when loaded): save it with save_pretrained(safe_serialization=True)"
+            f"model.adapter: {adapter} has no adapter_model.safetensors; "
+            "adapters are loaded from safetensors only (pickled .bin weights can run code when loaded): "
+            "save it with save_pretrained(safe_serialization=True)"
         )
     from peft import PeftModel
 
@@ -225,7 +241,11 @@ def path_digest(path: str | os.PathLike[str]) -> str:
     if root.is_file():
         return file_digest(root)
     digest = hashlib.sha256()
-    for file in sorted(p for p in root.rglob("*") if p.is_file() and not any(s.startswith(".") for s in p.parts[len(root.parts) :])):
+    for file in sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not any(s.startswith(".") for s in p.parts[len(root.parts) :])
+    ):
         digest.update(str(file.relative_to(root)).encode())
         digest.update(file_digest(file).encode())
     return digest.hexdigest()

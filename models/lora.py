@@ -43,7 +43,9 @@ class LoraSettings:
 
     def as_dict(self) -> dict:
         out = asdict(self)
-        out["target_modules"] = self.target_modules if isinstance(self.target_modules, str) else list(self.target_modules)
+        out["target_modules"] = (
+            self.target_modules if isinstance(self.target_modules, str) else list(self.target_modules)
+        )
         out["exclude"] = list(self.exclude)
         return out
 
@@ -81,13 +83,20 @@ def apply_lora(model: nn.Module, settings: LoraSettings):  # noqa: ANN201 - peft
     from peft import LoraConfig, get_peft_model
 
     if settings.r < 1 or settings.alpha <= 0:
-        raise ConfigError(f"train.lora: r must be >= 1 and alpha > 0, got r={settings.r}, alpha={settings.alpha}")
+        raise ConfigError(
+            f"train.lora: r must be >= 1 and alpha > 0, got r={settings.r}, alpha={settings.alpha}"
+        )
     if settings.target_modules == "all-linear":
         targets, excluded = linear_targets(model, settings.exclude)
         if not targets:
-            raise ConfigError("train.lora.target_modules=all-linear: the model has no nn.Linear layer to adapt")
+            raise ConfigError(
+                "train.lora.target_modules=all-linear: the model has no nn.Linear layer to adapt"
+            )
     elif isinstance(settings.target_modules, str):
-        raise ConfigError(f"train.lora.target_modules must be 'all-linear' or a list of module names, not {settings.target_modules!r}")
+        raise ConfigError(
+            "train.lora.target_modules must be 'all-linear' or a list of module names, "
+            f"not {settings.target_modules!r}"
+        )
     else:
         targets, excluded = list(settings.target_modules), []
     config = LoraConfig(

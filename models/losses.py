@@ -75,8 +75,12 @@ def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
 
 
 def false_negative_mask(
-    q_keys: torch.Tensor, pos_keys: torch.Tensor, all_q_keys: torch.Tensor, all_pos_keys: torch.Tensor,
-    all_neg_keys: torch.Tensor, offset: int,
+    q_keys: torch.Tensor,
+    pos_keys: torch.Tensor,
+    all_q_keys: torch.Tensor,
+    all_pos_keys: torch.Tensor,
+    all_neg_keys: torch.Tensor,
+    offset: int,
 ) -> torch.Tensor:
     """``True`` where a candidate is a positive of the query other than its own.
 
@@ -133,14 +137,18 @@ class InfoNCELoss(nn.Module):
             keys: optional ``{"query", "positive", "negative"}`` integer key tensors for masking.
         """
         if self.encoder is None:
-            raise ValueError("InfoNCELoss.forward needs an encoder; pass encoder= or call compute_loss_from_embeddings")
+            raise ValueError(
+                "InfoNCELoss.forward needs an encoder; pass encoder= or call compute_loss_from_embeddings"
+            )
         q = self.encoder.embed(queries)
         d_pos = self.encoder.embed(positives)
         d_neg = None
         if negatives is not None and negatives["input_ids"].shape[0] > 0:
             d_neg = self.encoder.embed(negatives)
         keys = keys or {}
-        return self.compute_loss_from_embeddings(q, d_pos, d_neg, keys.get("query"), keys.get("positive"), keys.get("negative"))
+        return self.compute_loss_from_embeddings(
+            q, d_pos, d_neg, keys.get("query"), keys.get("positive"), keys.get("negative")
+        )
 
     def compute_loss_from_embeddings(
         self,
@@ -178,7 +186,12 @@ class InfoNCELoss(nn.Module):
             if neg_keys.shape[0] != d_neg.shape[0]:
                 raise ValueError(f"neg_keys has {neg_keys.shape[0]} rows but d_neg has {d_neg.shape[0]}")
             mask = false_negative_mask(
-                q_keys, pos_keys, gather_no_grad(q_keys), gather_no_grad(pos_keys), gather_no_grad(neg_keys), offset
+                q_keys,
+                pos_keys,
+                gather_no_grad(q_keys),
+                gather_no_grad(pos_keys),
+                gather_no_grad(neg_keys),
+                offset,
             )
             scores = scores.masked_fill(mask, float("-inf"))
         labels = torch.arange(q.shape[0], device=q.device) + offset  # (b,)

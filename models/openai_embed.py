@@ -53,7 +53,10 @@ def openai_skip_reason(env: Mapping[str, str] | None = None) -> str | None:
     """``None`` when the OpenAI baselines can run, else the one line to log when skipping them."""
     env = os.environ if env is None else env
     if not env.get("OPENAI_API_KEY"):
-        return "OpenAI baselines skipped: OPENAI_API_KEY is not set (export it to evaluate text-embedding-3-small/large)"
+        return (
+            "OpenAI baselines skipped: OPENAI_API_KEY is not set "
+            "(export it to evaluate text-embedding-3-small/large)"
+        )
     return None
 
 
@@ -115,7 +118,12 @@ class OpenAIEmbedder:
             raise unknown_choice("OpenAI embedding model", name, OPENAI_MODELS)
         if not 1 <= int(batch_size) <= MAX_BATCH:
             raise ConfigError(f"OpenAI batch_size must be between 1 and {MAX_BATCH}, not {batch_size}")
-        if int(max_retries) < 0 or float(backoff_initial_s) < 0 or float(backoff_max_s) < 0 or float(timeout) <= 0:
+        if (
+            int(max_retries) < 0
+            or float(backoff_initial_s) < 0
+            or float(backoff_max_s) < 0
+            or float(timeout) <= 0
+        ):
             raise ConfigError(
                 f"OpenAI max_retries={max_retries}, backoff_initial_s={backoff_initial_s} and backoff_max_s="
                 f"{backoff_max_s} must be 0 or more and timeout={timeout} above 0"
@@ -213,19 +221,24 @@ class OpenAIEmbedder:
         response = None
         for attempt in retrying:
             with attempt:
-                response = self.client.embeddings.create(model=self.model, input=batch, encoding_format="float", **extra)
+                response = self.client.embeddings.create(
+                    model=self.model, input=batch, encoding_format="float", **extra
+                )
         self.requests += 1
-        rows = sorted(getattr(response, "data", None) or [], key=lambda item: item.index)  # order is not promised
+        rows = sorted(
+            getattr(response, "data", None) or [], key=lambda item: item.index
+        )  # order is not promised
         if [r.index for r in rows] != list(range(len(batch))):
             raise SystemUnavailable(
-                f"{self.name} unavailable: {self.url} returned {len(rows)} embeddings for {len(batch)} inputs; "
-                "check that base_url serves the OpenAI embeddings API"
+                f"{self.name} unavailable: {self.url} returned {len(rows)} embeddings "
+                f"for {len(batch)} inputs; check that base_url serves the OpenAI embeddings API"
             )
         vectors = np.asarray([r.embedding for r in rows], dtype=np.float32)  # (batch, dim)
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
 
     def _wait(self, state: RetryCallState) -> float:
-        """Exponential backoff with jitter, at least the server's ``Retry-After``, at most ``backoff_max_s``."""
+        """Exponential backoff with jitter, at least the server's ``Retry-After``, at most
+        ``backoff_max_s``."""
         base = wait_exponential_jitter(
             initial=self.backoff_initial_s, max=self.backoff_max_s, jitter=self.backoff_initial_s
         )(state)
@@ -242,7 +255,10 @@ class OpenAIEmbedder:
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
             return f"{head} {self.url} refused the API key (HTTP {status} {kind}); check OPENAI_API_KEY"
         if isinstance(exc, openai.NotFoundError):
-            return f"{head} {self.url} does not know model {self.model!r} (HTTP 404); check base_url and the model name"
+            return (
+                f"{head} {self.url} does not know model {self.model!r} (HTTP 404); "
+                "check base_url and the model name"
+            )
         cause = f"({kind}: {self._one_line(exc)})"
         if is_transient(exc):
             tries = f"after {self.max_retries} {'retry' if self.max_retries == 1 else 'retries'} {cause}"
@@ -252,7 +268,9 @@ class OpenAIEmbedder:
                 what = f"{self.url} answered HTTP {status}"
             else:
                 what = f"connection to {self.url} failed"
-            kept = "embedded and cached, a rerun fetches only the rest" if self.cache is not None else "embedded"
+            kept = (
+                "embedded and cached, a rerun fetches only the rest" if self.cache is not None else "embedded"
+            )
             return f"{head} {what} {tries}; {done} of {total} new texts {kept}"
         if isinstance(exc, openai.APIStatusError):
             return f"{head} {self.url} rejected the request (HTTP {status}) {cause}"

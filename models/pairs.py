@@ -46,7 +46,9 @@ class DocumentView:
         return Employee("", profile).text(self.aspects)
 
 
-def document_view(dataset_aspects: Sequence[str], aspect: str | None = None, drop_aspects: Sequence[str] = ()) -> DocumentView:
+def document_view(
+    dataset_aspects: Sequence[str], aspect: str | None = None, drop_aspects: Sequence[str] = ()
+) -> DocumentView:
     """Check ``drop_aspects`` / ``aspect`` against the dataset's aspects and build the view.
 
     Raises:
@@ -62,7 +64,9 @@ def document_view(dataset_aspects: Sequence[str], aspect: str | None = None, dro
         if aspect not in dataset_aspects:
             raise unknown_choice("aspect", aspect, dataset_aspects)
         if aspect not in kept:
-            raise ConfigError(f"aspect {aspect!r} is in train.drop_aspects; a specialised adapter cannot train on it")
+            raise ConfigError(
+                f"aspect {aspect!r} is in train.drop_aspects; a specialised adapter cannot train on it"
+            )
     return DocumentView(kept, aspect)
 
 
@@ -154,18 +158,34 @@ def build_pairs(
     labels_file = artifact.path / "labels.jsonl"
     for number, row in enumerate(artifact.labels, start=1):
         if row["task_id"] not in tasks:
-            raise DataError(labels_file, f"task_id {row['task_id']!r} is not in tasks.jsonl", number, "regenerate the artifact with `teamform synth`")
+            raise DataError(
+                labels_file,
+                f"task_id {row['task_id']!r} is not in tasks.jsonl",
+                number,
+                "regenerate the artifact with `teamform synth`",
+            )
         if row["employee_id"] not in employees:
-            raise DataError(labels_file, f"employee_id {row['employee_id']!r} is not an employee of dataset {dataset.name!r}", number, "use the artifact made for this dataset (train.synth_dir)")
+            raise DataError(
+                labels_file,
+                f"employee_id {row['employee_id']!r} is not an employee of dataset {dataset.name!r}",
+                number,
+                "use the artifact made for this dataset (train.synth_dir)",
+            )
     dev = split_dev(artifact, dev_fraction, seed)
     held_out = set(dev)
-    out = PairSet(pairs=[], dev_tasks=dev, counts={"label_pairs": 0, "curriculum_pairs": 0, "skipped_empty": 0})
+    out = PairSet(
+        pairs=[], dev_tasks=dev, counts={"label_pairs": 0, "curriculum_pairs": 0, "skipped_empty": 0}
+    )
     for row in artifact.labels:
         if row["task_id"] in held_out:
             out.dev_qrels.setdefault(row["task_id"], {})[row["employee_id"]] = int(row["label"])
     for row in artifact.labels:
         task_id, label = row["task_id"], int(row["label"])
-        if task_id in held_out or (label == 1 and mix == "curriculums") or (label == 0 and not label_negatives):
+        if (
+            task_id in held_out
+            or (label == 1 and mix == "curriculums")
+            or (label == 0 and not label_negatives)
+        ):
             continue
         text = view.text(employees[row["employee_id"]].aspects)
         if not text:
@@ -198,5 +218,9 @@ def build_pairs(
     out.counts["hard_negatives"] = sum(len(v) for v in out.hard_negatives.values())
     out.counts["dev_tasks"] = len(dev)
     if not out.pairs:
-        raise DataError(artifact.path, f"no training pairs for train.mix={mix} and this aspect selection", fix="check the artifact has labels / curriculums, or change train.mix")
+        raise DataError(
+            artifact.path,
+            f"no training pairs for train.mix={mix} and this aspect selection",
+            fix="check the artifact has labels / curriculums, or change train.mix",
+        )
     return out

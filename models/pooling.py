@@ -14,18 +14,24 @@ import torch
 from bench.core.errors import unknown_choice
 
 
-def mean_pool(hidden: torch.Tensor, mask: torch.Tensor, attentions: torch.Tensor | None = None) -> torch.Tensor:
+def mean_pool(
+    hidden: torch.Tensor, mask: torch.Tensor, attentions: torch.Tensor | None = None
+) -> torch.Tensor:
     """Average of the real tokens' states (sentence-transformers' mean pooling)."""
     m = mask.unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
     return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)
 
 
-def cls_pool(hidden: torch.Tensor, mask: torch.Tensor, attentions: torch.Tensor | None = None) -> torch.Tensor:
+def cls_pool(
+    hidden: torch.Tensor, mask: torch.Tensor, attentions: torch.Tensor | None = None
+) -> torch.Tensor:
     """The first token's state."""
     return hidden[:, 0]
 
 
-def last_pool(hidden: torch.Tensor, mask: torch.Tensor, attentions: torch.Tensor | None = None) -> torch.Tensor:
+def last_pool(
+    hidden: torch.Tensor, mask: torch.Tensor, attentions: torch.Tensor | None = None
+) -> torch.Tensor:
     """The last real token's state, for left- or right-padded batches (decoder embedders)."""
     batch, seq = mask.shape
     if bool(mask[:, -1].all()):  # left padding (or none): the last position is real everywhere
@@ -57,7 +63,9 @@ def ata_weights(attentions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return w / w.sum(dim=1, keepdim=True).clamp(min=1e-12)
 
 
-def ata_pool(hidden: torch.Tensor, mask: torch.Tensor, attentions: torch.Tensor | None = None) -> torch.Tensor:
+def ata_pool(
+    hidden: torch.Tensor, mask: torch.Tensor, attentions: torch.Tensor | None = None
+) -> torch.Tensor:
     """Anchor-token-aware pooling, ``v = sum_i w~_i H[i]`` (Negative Matters (2025), eq. 5)."""
     if attentions is None:
         raise ValueError("ata pooling needs the last layer's attention probabilities")

@@ -66,7 +66,9 @@ class Prepacked:
     """What :func:`prepack` changed, to put back with :meth:`undo`."""
 
     linears: list[nn.Linear] = field(default_factory=list)
-    activations: list[tuple[nn.Module, str, nn.Module]] = field(default_factory=list)  # (parent, attribute, activation)
+    activations: list[tuple[nn.Module, str, nn.Module]] = field(
+        default_factory=list
+    )  # (parent, attribute, activation)
 
     @property
     def fused_activations(self) -> int:
@@ -111,7 +113,8 @@ def prepack(model: nn.Module) -> Prepacked:
         >>> layer = nn.Linear(4, 2).requires_grad_(False)
         >>> handle = prepack(layer)
         >>> with torch.inference_mode():
-        ...     torch.allclose(layer(torch.ones(3, 4)), torch.nn.functional.linear(torch.ones(3, 4), layer.weight, layer.bias))
+        ...     torch.allclose(layer(torch.ones(3, 4)),
+        ...                    torch.nn.functional.linear(torch.ones(3, 4), layer.weight, layer.bias))
         True
         >>> handle.undo()
     """
@@ -139,7 +142,10 @@ def _is_exact_gelu(activation: Any) -> bool:
     """``transformers``' ``GELUActivation`` over ``F.gelu`` (erf), or ``nn.GELU()``."""
     if isinstance(activation, nn.GELU):
         return activation.approximate == "none"
-    return type(activation).__name__ == "GELUActivation" and getattr(activation, "act", None) is nn.functional.gelu
+    return (
+        type(activation).__name__ == "GELUActivation"
+        and getattr(activation, "act", None) is nn.functional.gelu
+    )
 
 
 def _pack(linear: nn.Linear, post_op: str, handle: Prepacked) -> None:
@@ -151,7 +157,12 @@ def _pack(linear: nn.Linear, post_op: str, handle: Prepacked) -> None:
 
 def _packed_forward(self: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     packed: _Packed = self.__dict__[_PACKED]
-    if torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32 or self.weight is not packed.source:
+    if (
+        torch.is_grad_enabled()
+        or x.device.type != "cpu"
+        or x.dtype != torch.float32
+        or self.weight is not packed.source
+    ):
         y = nn.functional.linear(x, self.weight, self.bias)
         return nn.functional.gelu(y) if packed.post_op == "gelu" else y
     bias = None if self.bias is None else self.bias.detach()

@@ -39,8 +39,12 @@ def job_dirs(directory: Path) -> dict[str, Path]:
 
 def best_system(jobs: list[Any]) -> tuple[Any, str, dict[str, Any]] | None:
     """``(job, system name, system results)`` with the highest mean key metric over finished jobs."""
-    candidates = [(job, name, system) for job in jobs if job.status == "ok"
-                  for name, system in job.results.get("systems", {}).items()]
+    candidates = [
+        (job, name, system)
+        for job in jobs
+        if job.status == "ok"
+        for name, system in job.results.get("systems", {}).items()
+    ]
     scored = [c for c in candidates if not math.isnan(float(c[2]["mean"].get(KEY_METRIC, math.nan)))]
     return max(scored, key=lambda c: c[2]["mean"][KEY_METRIC]) if scored else None
 
@@ -80,17 +84,34 @@ def examples_section(directory: Path, jobs: list[Any]) -> list[str]:
         order = ranked(run_file)
     except (OSError, KeyError, ValueError, TeamformError) as error:
         reason = " ".join(str(error).split())[:200]
-        return [*title, f"Examples unavailable: the dataset or run file of `{name}` could not be read ({reason}).", ""]
+        return [
+            *title,
+            f"Examples unavailable: the dataset or run file of `{name}` could not be read ({reason}).",
+            "",
+        ]
     if dataset.hash != job.results.get("dataset", {}).get("hash", dataset.hash):
-        return [*title, f"Examples unavailable: the dataset changed since `{name}` was evaluated (hash {dataset.hash}).", ""]
+        return [
+            *title,
+            f"Examples unavailable: the dataset changed since `{name}` was evaluated (hash {dataset.hash}).",
+            "",
+        ]
     aspect = "role" if "role" in dataset.aspects else dataset.aspects[0]
     employees = {e.id: e for e in dataset.employees}
     tasks = dataset.task_by_id
-    lines = [*title, f"Top {TOP} employees of the best system, `{name}` (by {KEY_METRIC}), for {N_TASKS} judged tasks: "
-             f"their `{aspect}` text, cut at {MAX_CHARS} characters.", ""]
+    lines = [
+        *title,
+        f"Top {TOP} employees of the best system, `{name}` (by {KEY_METRIC}), for {N_TASKS} judged tasks: "
+        f"their `{aspect}` text, cut at {MAX_CHARS} characters.",
+        "",
+    ]
     for task_id in [t for t in sorted(system.get("per_task", {})) if t in order and t in tasks][:N_TASKS]:
         grades = dataset.qrels.get(task_id, {})
-        lines += [f"**{task_id}**: {cell(tasks[task_id].query)}", "", f"| rank | employee | grade | {aspect} |", "|---:|---|---:|---|"]
+        lines += [
+            f"**{task_id}**: {cell(tasks[task_id].query)}",
+            "",
+            f"| rank | employee | grade | {aspect} |",
+            "|---:|---|---:|---|",
+        ]
         for rank, employee_id in enumerate(order[task_id][:TOP], 1):
             text = employees[employee_id].aspects.get(aspect, "") if employee_id in employees else ""
             grade = grades.get(employee_id, "-")

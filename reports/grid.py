@@ -39,7 +39,11 @@ def load_grid(directory: Path) -> tuple[dict[str, Any], list[Job]]:
     elif (directory / "results.json").exists():
         grid = {"provenance": {}, "jobs": [{"job": ".", "experiment": "run", "status": "ok", "dir": "."}]}
     else:
-        raise DataError(directory, "holds neither grid.json nor results.json", fix="pass a directory written by `teamform grid` or `teamform eval`")
+        raise DataError(
+            directory,
+            "holds neither grid.json nor results.json",
+            fix="pass a directory written by `teamform grid` or `teamform eval`",
+        )
     jobs = []
     for spec in grid["jobs"]:
         job = Job(
@@ -84,6 +88,8 @@ def table_rows(jobs: list[Job], section: str) -> list[tuple[Job, str, dict[str, 
             def hit(pattern: str, name: str = name, view: str = view) -> bool:
                 return fnmatch.fnmatchcase(name if "/" in pattern else view, pattern)
 
-            if any(hit(p) for p in views if not p.startswith("!")) and not any(hit(p[1:]) for p in views if p.startswith("!")):
+            if any(hit(p) for p in views if not p.startswith("!")) and not any(
+                hit(p[1:]) for p in views if p.startswith("!")
+            ):
                 out.append((job, name, system))
     return out

@@ -40,7 +40,12 @@ def main_comparison(directory: Path, jobs: list, reference: tuple[str, dict] | N
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(values) + 1.2))
     ax.barh([names[i] for i in order], [values[i] for i in order], color="#4C72B0")
     if reference:
-        ax.axvline(reference[1]["mean"].get(KEY_METRIC, 0.0), color="#C44E52", linestyle="--", label=f"best baseline ({reference[0]})")
+        ax.axvline(
+            reference[1]["mean"].get(KEY_METRIC, 0.0),
+            color="#C44E52",
+            linestyle="--",
+            label=f"best baseline ({reference[0]})",
+        )
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel(METRIC_TITLES.get(KEY_METRIC, KEY_METRIC))
     ax.tick_params(axis="y", labelsize=8)
@@ -49,7 +54,9 @@ def main_comparison(directory: Path, jobs: list, reference: tuple[str, dict] | N
 
 def eureka_history(directory: Path, jobs: list) -> Path | None:
     """F1 of every candidate prompt per Eureka generation, and the best so far."""
-    history = next((j.results["extras"]["eureka"] for j in jobs if j.results.get("extras", {}).get("eureka")), None)
+    history = next(
+        (j.results["extras"]["eureka"] for j in jobs if j.results.get("extras", {}).get("eureka")), None
+    )
     if not history:
         return None
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -68,7 +75,9 @@ def eureka_history(directory: Path, jobs: list) -> Path | None:
 
 def embedding_picture(directory: Path, jobs: list) -> Path | None:
     """2-D projections of employee embeddings before and after fine-tuning (thesis Figure 5.1)."""
-    data = next((j.results["extras"]["embedding"] for j in jobs if j.results.get("extras", {}).get("embedding")), None)
+    data = next(
+        (j.results["extras"]["embedding"] for j in jobs if j.results.get("extras", {}).get("embedding")), None
+    )
     if not data:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
@@ -83,7 +92,11 @@ def embedding_picture(directory: Path, jobs: list) -> Path | None:
 
 def training_curves(directory: Path, jobs: list) -> Path | None:
     """Training loss per step of every job that trained an adapter."""
-    curves = [(j.study.get("label", j.experiment), j.results["extras"]["train_curve"]) for j in jobs if j.results.get("extras", {}).get("train_curve")]
+    curves = [
+        (j.study.get("label", j.experiment), j.results["extras"]["train_curve"])
+        for j in jobs
+        if j.results.get("extras", {}).get("train_curve")
+    ]
     if not curves:
         return None
     fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -96,7 +109,9 @@ def training_curves(directory: Path, jobs: list) -> Path | None:
     return _save(fig, directory / "plots" / "training_curves.png")
 
 
-def render_all(directory: Path, jobs: list, tasks: list[str], reference: tuple[str, dict] | None) -> dict[str, Path]:
+def render_all(
+    directory: Path, jobs: list, tasks: list[str], reference: tuple[str, dict] | None
+) -> dict[str, Path]:
     """Render every plot the stored results allow; keys are report sections or plot names."""
     out: dict[str, Any] = {
         "main": main_comparison(directory, jobs, reference),

@@ -38,7 +38,9 @@ def best_baseline(jobs: list[Job]) -> tuple[str, dict[str, Any]] | None:
     return max(candidates, key=lambda c: c[1]["mean"].get(KEY_METRIC, -math.inf))
 
 
-def significance_marks(rows: list[Row], systems: list[dict[str, Any]], reference: dict[str, Any], tasks: list[str]) -> None:
+def significance_marks(
+    rows: list[Row], systems: list[dict[str, Any]], reference: dict[str, Any], tasks: list[str]
+) -> None:
     """Fill ``row.marks`` with Holm-corrected t-test / randomisation marks against ``reference``."""
     for metric in REPORT_METRICS:
         ref = per_task_vector(reference, metric, tasks)
@@ -60,7 +62,9 @@ def significance_marks(rows: list[Row], systems: list[dict[str, Any]], reference
             rows[i].marks[metric] = (MARK_T if tp < 0.05 else "") + (MARK_R if rp < 0.05 else "")
 
 
-def section_table(jobs: list[Job], section: str, reference: tuple[str, dict[str, Any]] | None, tasks: list[str]) -> tuple[str, list[dict[str, Any]]]:
+def section_table(
+    jobs: list[Job], section: str, reference: tuple[str, dict[str, Any]] | None, tasks: list[str]
+) -> tuple[str, list[dict[str, Any]]]:
     entries = table_rows(jobs, section)
     if not entries:
         return "", []
@@ -78,18 +82,43 @@ def section_table(jobs: list[Job], section: str, reference: tuple[str, dict[str,
         delta = None
         if ref_system is not None and key is not None and ref_system["mean"].get(KEY_METRIC):
             delta = key / ref_system["mean"][KEY_METRIC] - 1.0
-        rows.append(Row(label, {m: system["mean"].get(m, float("nan")) for m in REPORT_METRICS}, ci=ci, delta=delta, is_reference=system is ref_system))
+        rows.append(
+            Row(
+                label,
+                {m: system["mean"].get(m, float("nan")) for m in REPORT_METRICS},
+                ci=ci,
+                delta=delta,
+                is_reference=system is ref_system,
+            )
+        )
         systems.append(system)
-        records.append({"section": section, "job": None if job is None else job.id, "system": name, "label": label, **{m: system["mean"].get(m) for m in REPORT_METRICS}})
+        records.append(
+            {
+                "section": section,
+                "job": None if job is None else job.id,
+                "system": name,
+                "label": label,
+                **{m: system["mean"].get(m) for m in REPORT_METRICS},
+            }
+        )
     if ref_system is not None:
         significance_marks(rows, systems, ref_system, tasks)
     return markdown_table(rows, REPORT_METRICS, KEY_METRIC, with_delta=ref_system is not None), records
 
 
 def provenance_block(provenance: dict[str, Any]) -> str:
-    keys = {"code_version": "code version", "dataset": "dataset", "dataset_hash": "dataset hash", "model": "model",
-            "llm_backend": "LLM backend", "profile": "profile", "seeds": "seed", "date": "date", "wall_clock_s": "wall-clock",
-            "device": "device"}
+    keys = {
+        "code_version": "code version",
+        "dataset": "dataset",
+        "dataset_hash": "dataset hash",
+        "model": "model",
+        "llm_backend": "LLM backend",
+        "profile": "profile",
+        "seeds": "seed",
+        "date": "date",
+        "wall_clock_s": "wall-clock",
+        "device": "device",
+    }
     lines = ["| provenance | |", "|---|---|"]
     for key, title in keys.items():
         if key in provenance:
@@ -107,12 +136,23 @@ def influence_block(jobs: list[Job], tasks: list[str]) -> str:
         for spec in job.study.get("influence_runs", []) if job.status == "ok" else []:
             system = job.results.get("systems", {}).get(spec["system"])
             if system is not None:
-                runs.append((set(spec["subsets"]), per_task_vector(system, KEY_METRIC, tasks), system["mean"].get(KEY_METRIC)))
+                runs.append(
+                    (
+                        set(spec["subsets"]),
+                        per_task_vector(system, KEY_METRIC, tasks),
+                        system["mean"].get(KEY_METRIC),
+                    )
+                )
     if len(runs) < 2:
         return ""
     combos = ["| training data | " + f"{KEY_METRIC} |", "|---|---:|"]
     combos += [f"| {' + '.join(sorted(r[0])) or 'none (base model)'} | {r[2]:.3f} |" for r in runs]
-    lines = ["\n".join(combos), "", f"| subset | runs with / without | influence on {KEY_METRIC} | p (two-sided t) |", "|---|---:|---:|---:|"]
+    lines = [
+        "\n".join(combos),
+        "",
+        f"| subset | runs with / without | influence on {KEY_METRIC} | p (two-sided t) |",
+        "|---|---:|---:|---:|",
+    ]
     for subset in ("labels", "curriculums", "negatives"):
         with_ = [r for r in runs if subset in r[0]]
         without = [r for r in runs if subset not in r[0]]
@@ -134,24 +174,47 @@ def render_report(directory: str | Path, show_examples: bool = False) -> Path:
     grid, jobs = load_grid(directory)
     provenance = grid.get("provenance", {})
     ok = [j for j in jobs if j.status == "ok"]
-    tasks = sorted({t for j in ok for s in j.results.get("systems", {}).values() for t in s.get("per_task", {})})
+    tasks = sorted(
+        {t for j in ok for s in j.results.get("systems", {}).values() for t in s.get("per_task", {})}
+    )
     reference = best_baseline(jobs)
     out = ["# teamform-bench report", ""]
     if show_examples:
-        out += ["> **This report shows employee text** (`report.show_examples=true`). It holds personal data: do not share it.", ""]
+        out += [
+            (
+                "> **This report shows employee text** (`report.show_examples=true`). "
+                "It holds personal data: do not share it."
+            ),
+            "",
+        ]
     out += [provenance_block(provenance), ""]
     if provenance.get("dataset") == "onet":
-        out += ["Data: O*NET 29.3 Database by the U.S. Department of Labor, Employment and Training Administration, National Center for O*NET Development, used under CC BY 4.0.", ""]
+        out += [
+            (
+                "Data: O*NET 29.3 Database by the U.S. Department of Labor, "
+                "Employment and Training Administration, National Center for O*NET Development, "
+                "used under CC BY 4.0."
+            ),
+            "",
+        ]
     if reference:
         out += [f"Reference (best baseline by {KEY_METRIC}): `{reference[0]}`.", ""]
     out += [LEGEND, ""]
     records: list[dict[str, Any]] = []
     images = plots.render_all(directory, jobs, tasks, reference)
     for section in SECTIONS:
-        table, rows = section_table(jobs, section.id, reference, tasks) if section.id not in ("influence", "rq7") else ("", [])
+        table, rows = (
+            section_table(jobs, section.id, reference, tasks)
+            if section.id not in ("influence", "rq7")
+            else ("", [])
+        )
         if section.id == "influence":
             table = influence_block(jobs, tasks)
-        skipped = [j for j in jobs if j.status == "skipped" and j.results.get("study", {}).get("section") == section.id]
+        skipped = [
+            j
+            for j in jobs
+            if j.status == "skipped" and j.results.get("study", {}).get("section") == section.id
+        ]
         image = images.get(section.id)
         if not table and not image and not skipped:
             continue
@@ -164,11 +227,18 @@ def render_report(directory: str | Path, show_examples: bool = False) -> Path:
     missing = {s.id for s in SECTIONS} - {r["section"] for r in records} - {"influence", "rq7"}
     not_ok = [j for j in jobs if j.status != "ok"]
     if not_ok or missing:
-        out += ["## Failed and skipped jobs", "", "| job | experiment | status | reason |", "|---|---|---|---|"]
+        out += [
+            "## Failed and skipped jobs",
+            "",
+            "| job | experiment | status | reason |",
+            "|---|---|---|---|",
+        ]
         out += [f"| {j.id} | {j.experiment} | {j.status} | {j.reason.replace('|', '/')} |" for j in not_ok]
         out.append("")
     skipped_systems = [(j, s) for j in ok for s in j.results.get("skipped", [])]
-    if skipped_systems:  # systems a job could not score (an API unreachable, weights missing, a raising aggregator)
+    if (
+        skipped_systems
+    ):  # systems a job could not score (an API unreachable, weights missing, a raising aggregator)
         out += ["## Skipped systems", "", "| job | experiment | system | reason |", "|---|---|---|---|"]
         for job, item in skipped_systems:
             system = item["system"] + (f" ({item['metric']})" if item.get("metric") else "")

@@ -13,8 +13,9 @@ from reports.study import METRIC_TITLES
 MARK_T = "†"  # paired two-sided t-test, p < 0.05 after Holm
 MARK_R = "‡"  # paired randomisation test, p < 0.05 after Holm
 LEGEND = (
-    f"Bold: best in column. {MARK_T}: differs from the reference row by a paired two-sided t-test over tasks, "
-    f"{MARK_R}: by a paired randomisation test, each p < 0.05 after Holm correction across the rows of the table. "
+    f"Bold: best in column. {MARK_T}: differs from the reference row by a paired two-sided t-test "
+    f"over tasks, {MARK_R}: by a paired randomisation test, each p < 0.05 after Holm correction "
+    "across the rows of the table. "
     "Δ: relative change of the key metric against the reference (the best baseline). "
     "95% CI: bootstrap interval of the key metric's mean over tasks."
 )
@@ -38,11 +39,14 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def markdown_table(rows: Sequence[Row], metrics: Sequence[str], key_metric: str, with_delta: bool = True) -> str:
+def markdown_table(
+    rows: Sequence[Row], metrics: Sequence[str], key_metric: str, with_delta: bool = True
+) -> str:
     """Render rows as a GitHub markdown table.
 
     Example:
-        >>> print(markdown_table([Row("a", {"ap": 0.5}), Row("b", {"ap": 0.25})], ["ap"], "ap", with_delta=False))
+        >>> rows = [Row("a", {"ap": 0.5}), Row("b", {"ap": 0.25})]
+        >>> print(markdown_table(rows, ["ap"], "ap", with_delta=False))
         | system | AP |
         |---|---:|
         | a | **0.500** |
@@ -64,7 +68,12 @@ def markdown_table(rows: Sequence[Row], metrics: Sequence[str], key_metric: str,
         for m in metrics:
             value = row.means.get(m)
             text = fmt(value)
-            if value is not None and best[m] is not None and not math.isnan(value) and abs(value - best[m]) < 5e-13:
+            if (
+                value is not None
+                and best[m] is not None
+                and not math.isnan(value)
+                and abs(value - best[m]) < 5e-13
+            ):
                 text = f"**{text}**"
             cells.append(text + row.marks.get(m, ""))
         if with_delta:

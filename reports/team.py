@@ -32,7 +32,9 @@ def staff(run: dict[str, dict[str, float]], tasks: list[str], solver: str) -> di
     candidates = sorted({e for t in tasks for e in run.get(t, {})})
     if not candidates:
         return {}
-    scores = np.array([[run.get(t, {}).get(e, math.nan) for e in candidates] for t in tasks])  # (n_tasks, n_cand)
+    scores = np.array(
+        [[run.get(t, {}).get(e, math.nan) for e in candidates] for t in tasks]
+    )  # (n_tasks, n_cand)
     try:
         picks = assign(scores, candidates, tasks, TeamConstraints(), solver).picks
     except InfeasibleTeam:  # fewer candidates in the run files than tasks in the project
@@ -40,7 +42,9 @@ def staff(run: dict[str, dict[str, float]], tasks: list[str], solver: str) -> di
     return {t: candidates[p[0]] for t, p in zip(tasks, picks, strict=True) if p}
 
 
-def team_rows(run: dict[str, dict[str, float]], projects: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
+def team_rows(
+    run: dict[str, dict[str, float]], projects: dict[str, list[str]], qrels: dict[str, dict[str, int]]
+) -> dict[str, float]:
     """Share of tasks staffed with a relevant person, greedy and exact, over every project."""
     hits = {"greedy": 0, "exact": 0}
     n = 0
@@ -74,17 +78,24 @@ def team_section(directory: Path, jobs: list[Job], reference: tuple[str, dict[st
     grouped = "grouped by their project"
     if len(projects) < 2:  # one task per project (the demo): staff blocks of consecutive evaluation tasks
         ids = [t.id for t in judged]
-        projects = {f"block {i // BLOCK + 1}": ids[i:i + BLOCK] for i in range(0, len(ids) - BLOCK + 1, BLOCK)}
+        projects = {
+            f"block {i // BLOCK + 1}": ids[i : i + BLOCK] for i in range(0, len(ids) - BLOCK + 1, BLOCK)
+        }
         grouped = f"in blocks of {BLOCK} in task order, as the data's projects have one evaluation task each"
     if not projects:
         return []
-    lines = ["## Teams: staffing the evaluation projects", "",
-             f"{len(projects)} projects of the evaluation tasks ({sum(map(len, projects.values()))} tasks, "
-             f"{grouped}). Greedy gives "
-             "each task its top candidate (a person may take several tasks of a project); exact gives each task "
-             "one person and each person at most one task, maximising the total score. Cells: share of tasks "
-             "whose person is judged relevant.", "",
-             "| system | greedy | exact | cost of the constraint |", "|---|---|---|---|"]
+    lines = [
+        "## Teams: staffing the evaluation projects",
+        "",
+        f"{len(projects)} projects of the evaluation tasks ({sum(map(len, projects.values()))} tasks, "
+        f"{grouped}). Greedy gives "
+        "each task its top candidate (a person may take several tasks of a project); exact gives each task "
+        "one person and each person at most one task, maximising the total score. Cells: share of tasks "
+        "whose person is judged relevant.",
+        "",
+        "| system | greedy | exact | cost of the constraint |",
+        "|---|---|---|---|",
+    ]
     seen = set()
     for job, name in rows:
         if name in seen:
@@ -96,6 +107,8 @@ def team_section(directory: Path, jobs: list[Job], reference: tuple[str, dict[st
         shares = team_rows(read_run(path), projects, dataset.qrels)
         if shares:
             mark = " (ref.)" if reference and name == reference[0] else ""
-            lines.append(f"| `{name}`{mark} | {shares['greedy']:.3f} | {shares['exact']:.3f} | "
-                         f"{shares['greedy'] - shares['exact']:+.3f} |")
+            lines.append(
+                f"| `{name}`{mark} | {shares['greedy']:.3f} | {shares['exact']:.3f} | "
+                f"{shares['greedy'] - shares['exact']:+.3f} |"
+            )
     return [*lines, ""] if len(lines) > 6 else []

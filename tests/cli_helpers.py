@@ -31,42 +31,82 @@ def make_tiny_bert(out: Path) -> Path:
     from models.bundled import minilm_path
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertModel(config).save_pretrained(out)
     AutoTokenizer.from_pretrained(minilm_path()).save_pretrained(out)
     return out
 
 
 def tiny_model_args(bert: Path) -> list[str]:
-    return [f"model.name_or_path={bert}", "model.name=tinybert", "model.max_doc_length=64", "model.max_query_length=32"]
+    return [
+        f"model.name_or_path={bert}",
+        "model.name=tinybert",
+        "model.max_doc_length=64",
+        "model.max_query_length=32",
+    ]
 
 
 def env_for(tmp: Path, **extra: str) -> dict[str, str]:
     """The environment of a command: outputs and caches under ``tmp``, offline, no secrets unless given."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "WANDB_API_KEY", "OPENAI_BASE_URL", "HYDRA_FULL_ERROR")}
-    env.update({"TEAMFORM_OUTPUTS": str(tmp / "outputs"), "TEAMFORM_CACHE": str(tmp / "cache"), "HF_HUB_OFFLINE": "1",
-                "WANDB_MODE": "offline", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENAI_API_KEY", "WANDB_API_KEY", "OPENAI_BASE_URL", "HYDRA_FULL_ERROR")
+    }
+    env.update(
+        {
+            "TEAMFORM_OUTPUTS": str(tmp / "outputs"),
+            "TEAMFORM_CACHE": str(tmp / "cache"),
+            "HF_HUB_OFFLINE": "1",
+            "WANDB_MODE": "offline",
+            "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     env.update(extra)
     return env
 
 
-def teamform(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+def teamform(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 900
+) -> subprocess.CompletedProcess:
     """Run ``teamform *args`` to the end; stdout and stderr captured."""
-    return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def start(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
     """Start ``teamform *args`` in its own process group, output to ``log``."""
     handle = log.open("wb")
     try:
-        return subprocess.Popen([sys.executable, "-m", "bench.cli", *args], cwd=cwd, env=env, stdout=handle,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "bench.cli", *args],
+            cwd=cwd,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     finally:
         handle.close()
 
 
-def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: float = 600, what: str = "") -> None:
+def wait_for(
+    condition: Callable[[], bool], proc: subprocess.Popen, timeout: float = 600, what: str = ""
+) -> None:
     """Poll ``condition`` every 20 ms until it holds; fail if the process ends first or time runs out."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -93,7 +133,8 @@ def files_under(*roots: Path) -> list[Path]:
 
 
 def parse_all(root: Path) -> int:
-    """Parse every ``.json`` / ``.jsonl`` file under ``root`` (hidden temporaries aside); returns the count."""
+    """Parse every ``.json`` / ``.jsonl`` file under ``root`` (hidden temporaries aside); returns the
+    count."""
     count = 0
     for path in files_under(root):
         if path.name.startswith("."):

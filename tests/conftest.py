@@ -61,6 +61,8 @@ def run_teamform(tmp_path: Path):
     from tests.cli_helpers import env_for, teamform
 
     def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 900):  # noqa: ANN202
-        return teamform(list(args), env if env is not None else env_for(tmp_path), cwd or tmp_path, timeout=timeout)
+        return teamform(
+            list(args), env if env is not None else env_for(tmp_path), cwd or tmp_path, timeout=timeout
+        )
 
     return run

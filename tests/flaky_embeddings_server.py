@@ -86,7 +86,9 @@ class FlakyEmbeddingsServer(LoopbackServer):
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         # A short poll makes shutdown quick (the default 0.5 s costs that much per test).
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
         self._timer = threading.Timer(self.lifetime_s, self._httpd.shutdown)
         self._timer.daemon = True
         self._timer.start()
@@ -116,7 +118,9 @@ class FlakyEmbeddingsServer(LoopbackServer):
         if self.fail_texts & set(inputs):
             return self.fail_status, _error("this batch keeps failing", "server_error"), {}
         dim = int(body.get("dimensions") or self.dim)
-        data = [{"object": "embedding", "index": i, "embedding": vector(t, dim)} for i, t in enumerate(inputs)]
+        data = [
+            {"object": "embedding", "index": i, "embedding": vector(t, dim)} for i, t in enumerate(inputs)
+        ]
         random.Random(self.requests).shuffle(data)
         with self.lock:
             self.texts.extend(inputs)

@@ -52,9 +52,19 @@ class LoopbackOpenAI(LoopbackServer):
                     with server.lock:
                         server.embedded += len(inputs)
                     dim = int(body.get("dimensions") or server.dim)
-                    data = [{"object": "embedding", "index": i, "embedding": vector(str(t), dim)} for i, t in enumerate(inputs)]
-                    status, payload = 200, {"object": "list", "data": data, "model": body.get("model"),
-                                            "usage": {"prompt_tokens": len(inputs), "total_tokens": len(inputs)}}
+                    data = [
+                        {"object": "embedding", "index": i, "embedding": vector(str(t), dim)}
+                        for i, t in enumerate(inputs)
+                    ]
+                    status, payload = (
+                        200,
+                        {
+                            "object": "list",
+                            "data": data,
+                            "model": body.get("model"),
+                            "usage": {"prompt_tokens": len(inputs), "total_tokens": len(inputs)},
+                        },
+                    )
                 else:
                     status, payload, _ = server.chat.handle(body)
                 raw = json.dumps(payload).encode()

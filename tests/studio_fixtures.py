@@ -41,13 +41,19 @@ def studio_dataset(planted: bool = True) -> Dataset:
     employees = []
     for trade, (role, abilities, experience) in TRADES.items():
         for k in range(4):
-            aspects = {"role": f"{role} {k}", "abilities": abilities, "experience": f"{experience}, {SENTINEL} {trade}{k}"}
+            aspects = {
+                "role": f"{role} {k}",
+                "abilities": abilities,
+                "experience": f"{experience}, {SENTINEL} {trade}{k}",
+            }
             if trade == "glaze" and k == 1 and planted:
                 aspects["abilities"] = PLANTED
             if trade == "sales" and k == 3:
                 del aspects["experience"]
             employees.append(Employee(f"{trade}{k}", aspects))
-    return Dataset("custom", employees, list(TASKS), {t: dict(r) for t, r in INPUT_LABELS.items()}, aspects=list(ASPECTS))
+    return Dataset(
+        "custom", employees, list(TASKS), {t: dict(r) for t, r in INPUT_LABELS.items()}, aspects=list(ASPECTS)
+    )
 
 
 def fake_rank_top_k(task_ids: list[str], k: int) -> dict[str, list[str]]:
@@ -66,15 +72,31 @@ def fake_propose_team(project: str, tasks: list[str]) -> dict:
     rows = []
     for i, text in enumerate(tasks):
         pick = f"kiln{i % 4}"
-        rows.append({
-            "task": f"x{i}",
-            "text": text,
-            "assigned": [{"employee_id": pick, "fused_score": 0.9 - i / 100,
-                          "aspects": {"role": {"rank": 1, "score": 0.8}, "abilities": {"rank": 2, "score": 0.6}}}],
-            "next": [{"employee_id": f"glaze{j}", "fused_score": 0.5 - j / 10} for j in range(3)],
-            "displaced": None,
-        })
-    return {"project": project, "system": "fake/condorcet", "solver": "greedy", "objective": "sum", "tasks": rows}
+        rows.append(
+            {
+                "task": f"x{i}",
+                "text": text,
+                "assigned": [
+                    {
+                        "employee_id": pick,
+                        "fused_score": 0.9 - i / 100,
+                        "aspects": {
+                            "role": {"rank": 1, "score": 0.8},
+                            "abilities": {"rank": 2, "score": 0.6},
+                        },
+                    }
+                ],
+                "next": [{"employee_id": f"glaze{j}", "fused_score": 0.5 - j / 10} for j in range(3)],
+                "displaced": None,
+            }
+        )
+    return {
+        "project": project,
+        "system": "fake/condorcet",
+        "solver": "greedy",
+        "objective": "sum",
+        "tasks": rows,
+    }
 
 
 def services() -> StudioServices:

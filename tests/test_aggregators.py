@@ -255,7 +255,10 @@ def test_condorcet_and_borda_differ_by_half_the_ties(scores):
 
 # ---------------------------------------------------------------- pairwise methods
 @SETTINGS
-@given(score_tensors(ties=True, missing=True, max_items=7), st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=5, max_size=5))
+@given(
+    score_tensors(ties=True, missing=True, max_items=7),
+    st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=5, max_size=5),
+)
 def test_copeland_and_condorcet_fuse_equal_slow_references(scores, weight_list):
     np.testing.assert_array_equal(copeland(scores), per_task(copeland_reference, scores))
     np.testing.assert_array_equal(condorcet_fuse(scores), per_task(condorcet_fuse_reference, scores))
@@ -276,7 +279,9 @@ def test_pairwise_methods_on_more_than_64_candidates(m):
     np.testing.assert_array_equal(copeland(scores), per_task(copeland_reference, scores))
     np.testing.assert_array_equal(condorcet_fuse(scores), per_task(condorcet_fuse_reference, scores))
     weights = rng.choice([0.25, 0.5, 1.0, 2.0], size=m)  # dense kernel (unequal weights)
-    np.testing.assert_array_equal(copeland(scores, weights), per_task(copeland_reference, scores, weights=weights))
+    np.testing.assert_array_equal(
+        copeland(scores, weights), per_task(copeland_reference, scores, weights=weights)
+    )
     np.testing.assert_array_equal(
         condorcet_fuse(scores, weights), per_task(condorcet_fuse_reference, scores, weights=weights)
     )
@@ -347,10 +352,18 @@ def ranx_fuse(scores: np.ndarray, method: str, norm: str | None = "min-max") -> 
     """Fuse one ranx Run per aspect (only the items the aspect ranks); back to a dense array."""
     runs = []
     for aspect in scores:
-        runs.append(ranx.Run({
-            f"t{t}": {f"d{i}": float(aspect[t, i]) for i in range(scores.shape[2]) if not np.isnan(aspect[t, i])}
-            for t in range(scores.shape[1])
-        }))
+        runs.append(
+            ranx.Run(
+                {
+                    f"t{t}": {
+                        f"d{i}": float(aspect[t, i])
+                        for i in range(scores.shape[2])
+                        if not np.isnan(aspect[t, i])
+                    }
+                    for t in range(scores.shape[1])
+                }
+            )
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fused = ranx.fuse(runs, method=method, norm=norm).to_dict()
@@ -429,6 +442,7 @@ def test_fit_weights_finds_the_informative_aspect():
         weights = fit_weights(scores, grades, metric="ndcg@5", aggregator=name)
         assert weights[0] > max(weights[1], weights[2]), (name, weights)
     from bench.metrics import evaluate_arrays
+
     fitted = fit_weights(scores, grades, metric="ap", aggregator="rrf")
     before = evaluate_arrays(rrf(scores), grades, ["ap"])["ap"].mean()
     after = evaluate_arrays(rrf(scores, fitted), grades, ["ap"])["ap"].mean()

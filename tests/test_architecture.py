@@ -44,7 +44,9 @@ def copy_project(tmp_path: Path) -> Path:
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
     binary = Path(sys.executable).with_name("lint-imports")
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([str(binary), "--no-cache"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(binary), "--no-cache"], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.slow
@@ -54,7 +56,9 @@ def test_the_import_contracts_hold_and_a_planted_climbing_import_breaks_them(tmp
     assert kept.returncode == 0, kept.stdout[-3000:]
     assert "0 broken" in kept.stdout
     io = root / "bench" / "core" / "io.py"
-    io.write_text(io.read_text() + "\n\ndef planted():\n    from bench.run import job  # climbs from the ground floor\n")
+    io.write_text(
+        io.read_text() + "\n\ndef planted():\n    from bench.run import job  # climbs from the ground floor\n"
+    )
     broken = lint_imports(root)
     assert broken.returncode == 1
     assert "bench.core.io -> bench.run.job" in broken.stdout and "BROKEN" in broken.stdout

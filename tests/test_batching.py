@@ -25,7 +25,10 @@ def brute_force(lengths: np.ndarray, max_tokens: int, overhead: int, max_rows: i
     for mask in itertools.product([0, 1], repeat=n - 1):
         cuts = [0] + [i + 1 for i, m in enumerate(mask) if m] + [n]
         parts = list(zip(cuts[:-1], cuts[1:], strict=True))
-        if any(b - a > 1 and (width[a] * (b - a) > max_tokens or (max_rows and b - a > max_rows)) for a, b in parts):
+        if any(
+            b - a > 1 and (width[a] * (b - a) > max_tokens or (max_rows and b - a > max_rows))
+            for a, b in parts
+        ):
             continue
         total = sum(int(width[a]) * (b - a) + overhead for a, b in parts)
         best = total if best is None else min(best, total)
@@ -34,9 +37,14 @@ def brute_force(lengths: np.ndarray, max_tokens: int, overhead: int, max_rows: i
 
 def test_hand_computed_split() -> None:
     # one batch: 4 * 50 + 8 = 208; {50, 48} {4, 3}: 2 * 50 + 2 * 4 + 16 = 124 (cheapest)
-    assert [b.tolist() for b in length_batches([3, 50, 4, 48], max_tokens=200, overhead=8)] == [[1, 3], [2, 0]]
+    assert [b.tolist() for b in length_batches([3, 50, 4, 48], max_tokens=200, overhead=8)] == [
+        [1, 3],
+        [2, 0],
+    ]
     # a large overhead keeps everything in one pass
-    assert [b.tolist() for b in length_batches([3, 50, 4, 48], max_tokens=200, overhead=500)] == [[1, 3, 2, 0]]
+    assert [b.tolist() for b in length_batches([3, 50, 4, 48], max_tokens=200, overhead=500)] == [
+        [1, 3, 2, 0]
+    ]
     assert length_batches([], max_tokens=10) == []
     with pytest.raises(ValueError, match="max_tokens"):
         length_batches([1], max_tokens=0)
@@ -49,12 +57,16 @@ def test_hand_computed_split() -> None:
     st.integers(0, 80),
     st.one_of(st.none(), st.integers(1, 4)),
 )
-def test_optimal_and_a_permutation(lengths: list[int], max_tokens: int, overhead: int, max_rows: int | None) -> None:
+def test_optimal_and_a_permutation(
+    lengths: list[int], max_tokens: int, overhead: int, max_rows: int | None
+) -> None:
     lengths = np.array(lengths)
     batches = length_batches(lengths, max_tokens, overhead, max_rows)
     assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
     for b in batches:
-        assert len(b) == 1 or (lengths[b].max() * len(b) <= max_tokens and (max_rows is None or len(b) <= max_rows))
+        assert len(b) == 1 or (
+            lengths[b].max() * len(b) <= max_tokens and (max_rows is None or len(b) <= max_rows)
+        )
     firsts = [lengths[b].max() for b in batches]
     assert firsts == sorted(firsts, reverse=True)  # longest batch first
     assert cost(lengths, batches, overhead) == brute_force(lengths, max_tokens, overhead, max_rows)
@@ -68,7 +80,12 @@ def minilm(minilm_dir: Path):
 
 
 def test_split_embed_equals_one_padded_forward(minilm) -> None:
-    texts = ["welder", "Coordinates suppliers of oak veneer and audits quality " * 4, "QA", "kiln operator, night shifts"]
+    texts = [
+        "welder",
+        "Coordinates suppliers of oak veneer and audits quality " * 4,
+        "QA",
+        "kiln operator, night shifts",
+    ]
     batch = minilm.tokenize(texts)
     lengths = batch["attention_mask"].sum(1).numpy()
     assert len(length_batches(lengths, int(lengths.max()) * len(texts), overhead=0)) > 1  # it does split

@@ -172,7 +172,9 @@ def test_jsonl_unknown_key_lists_capacity_in_the_fix(tmp_path):
 
 
 # ---- export round trip --------------------------------------------------------------------
-@pytest.mark.parametrize("name, employees", [("employees.jsonl", EMPLOYEES), ("employees.csv", EMPLOYEES_CSV)])
+@pytest.mark.parametrize(
+    "name, employees", [("employees.jsonl", EMPLOYEES), ("employees.csv", EMPLOYEES_CSV)]
+)
 def test_export_round_trips_capacity(tmp_path, name, employees):
     ds = load_custom(make(tmp_path, employees, name))
     out = export_custom(ds, tmp_path / "export")

@@ -17,13 +17,30 @@ import pytest
 
 from bench.app.groups import config_groups
 
-TINY = ["data.n_employees=30", "data.n_eval_tasks=6", "data.n_train_tasks=6", "data.judged_pairs=40", "logger=none"]
+TINY = [
+    "data.n_employees=30",
+    "data.n_eval_tasks=6",
+    "data.n_train_tasks=6",
+    "data.judged_pairs=40",
+    "logger=none",
+]
 
 
 def teamform(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TEAMFORM_OUTPUTS": str(tmp_path / "outputs"), "TEAMFORM_CACHE": str(tmp_path / "cache")}
+    env = {
+        **os.environ,
+        "TEAMFORM_OUTPUTS": str(tmp_path / "outputs"),
+        "TEAMFORM_CACHE": str(tmp_path / "cache"),
+    }
     env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def one_error_line(proc: subprocess.CompletedProcess) -> str:
@@ -52,7 +69,10 @@ def options(group: str) -> list[str]:
         (["data", "validate", "data.n_employes=30"], ["data.n_employes", "n_employees", "+data.n_employes"]),
         (["eval", "eval.metric=[ap]"], ["eval.metric ", "metrics", "aggregators"]),
         (["eval", "data.n_employees=["], ["data.n_employees=[", "override"]),
-        (["synth", "llm.backend._target_=data_synth.nowhere.Backend", *TINY], ["llm.backend._target_", "data_synth.nowhere.Backend"]),
+        (
+            ["synth", "llm.backend._target_=data_synth.nowhere.Backend", *TINY],
+            ["llm.backend._target_", "data_synth.nowhere.Backend"],
+        ),
     ],
 )
 def test_composition_errors_name_the_choices(tmp_path: Path, args: list[str], named: list[str]) -> None:
@@ -65,11 +85,20 @@ def test_composition_errors_name_the_choices(tmp_path: Path, args: list[str], na
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["eval", "eval.encoders=[bm25]", "eval.metrics=[ap,ndgc@5]"], ["'ndgc'", "ndcg", "ap", "mrr", "auc"]),
-        (["eval", "eval.encoders=[bm25]", "eval.aggregators=[borda,kemeny]"], ["'kemeny'", "borda", "condorcet", "rrf"]),
+        (
+            ["eval", "eval.encoders=[bm25]", "eval.metrics=[ap,ndgc@5]"],
+            ["'ndgc'", "ndcg", "ap", "mrr", "auc"],
+        ),
+        (
+            ["eval", "eval.encoders=[bm25]", "eval.aggregators=[borda,kemeny]"],
+            ["'kemeny'", "borda", "condorcet", "rrf"],
+        ),
         (["eval", "eval.encoders=[base]", "model.pooling=max"], ["'max'", "mean", "cls", "last", "ata"]),
         (["eval", "eval.encoders=[bm25,sbert]"], ["'sbert'", "bm25", "tfidf", "base"]),
-        (["eval", "eval.encoders=[base]", "model.name_or_path=/no/such/model"], ["model.name_or_path", "/no/such/model"]),
+        (
+            ["eval", "eval.encoders=[base]", "model.name_or_path=/no/such/model"],
+            ["model.name_or_path", "/no/such/model"],
+        ),
         (["eval", "eval.encoders=[bm25]", "data.n_employees=many"], ["cannot build data", "data.*"]),
     ],
 )
@@ -81,8 +110,14 @@ def test_run_time_config_errors_name_the_choices(tmp_path: Path, args: list[str]
 
 def test_full_error_env_keeps_hydras_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "TEAMFORM_OUTPUTS": str(tmp_path / "outputs"), "HYDRA_FULL_ERROR": "1"}
-    proc = subprocess.run([sys.executable, "-m", "bench.cli", "eval", "model=minilm_v9"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "eval", "model=minilm_v9"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1 and "Traceback" in proc.stderr and "MissingConfigException" in proc.stderr
 
 
@@ -95,8 +130,11 @@ def test_config_error_maps_hydra_exceptions_in_process() -> None:
     from bench.core.errors import ConfigError
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        for overrides, fragment in [(["model=nope"], "unknown model option 'nope'"), (["train.lr=1"], "train.lr is not a config key"),
-                                    (["seed=["], "cannot parse the override")]:
+        for overrides, fragment in [
+            (["model=nope"], "unknown model option 'nope'"),
+            (["train.lr=1"], "train.lr is not a config key"),
+            (["seed=["], "cannot parse the override"),
+        ]:
             with pytest.raises(Exception) as caught:
                 compose("config", overrides=overrides)
             error = config_error(caught.value)

@@ -41,7 +41,9 @@ def test_the_grid_sweeps_every_experiment_and_profiles_set_only_sizes(compose_co
     assert not plain.hydra.sweeper.params and "grid_report" not in (plain.hydra.callbacks or {})
     quick = compose_config("profile=quick", "experiment=ft_labels")
     assert quick.scale.employees < 800  # the profile overrides the primary config
-    assert quick.data.n_employees == quick.scale.employees and quick.data.n_eval_tasks == quick.scale.eval_tasks
+    assert (
+        quick.data.n_employees == quick.scale.employees and quick.data.n_eval_tasks == quick.scale.eval_tasks
+    )
     assert quick.train.mix == "labels" and quick.job.kind == "train_eval"  # the experiment too
 
 
@@ -64,7 +66,10 @@ def test_help_lists_commands_and_groups() -> None:
 
 
 def test_split_flags_moves_hydra_flags_first() -> None:
-    assert split_flags(["a=1", "--multirun", "b=2", "-c", "job"]) == (["--multirun", "-c", "job"], ["a=1", "b=2"])
+    assert split_flags(["a=1", "--multirun", "b=2", "-c", "job"]) == (
+        ["--multirun", "-c", "job"],
+        ["a=1", "b=2"],
+    )
 
 
 def test_conf_dir_is_the_packaged_one() -> None:

@@ -32,15 +32,31 @@ from tests.cli_helpers import (
 
 pytestmark = pytest.mark.slow
 
-SYNTH = ["synth", "synth=quick", "synth.label_pool_encoder=tfidf", "synth.n_labels=60", *SMALL_DEMO, "llm.progress=false",
-         "logger=none"]
+SYNTH = [
+    "synth",
+    "synth=quick",
+    "synth.label_pool_encoder=tfidf",
+    "synth.n_labels=60",
+    *SMALL_DEMO,
+    "llm.progress=false",
+    "logger=none",
+]
 # What identifies a row of each artifact file: no two rows may share it.
-ROW_KEYS = {"projects.jsonl": ("id",), "tasks.jsonl": ("id",), "curriculums.jsonl": ("task_id",),
-            "labels.jsonl": ("task_id", "employee_id"), "negatives.jsonl": ("task_id", "level")}
+ROW_KEYS = {
+    "projects.jsonl": ("id",),
+    "tasks.jsonl": ("id",),
+    "curriculums.jsonl": ("task_id",),
+    "labels.jsonl": ("task_id", "employee_id"),
+    "negatives.jsonl": ("task_id", "level"),
+}
 
 
 def rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
+    return (
+        [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if path.exists()
+        else []
+    )
 
 
 def check_artifact_files(directory: Path) -> None:
@@ -66,7 +82,9 @@ def reference_synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dic
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_synth_killed_at_random_points_resumes_without_repeating_calls(tmp_path: Path, reference_synth, seed: int) -> None:
+def test_synth_killed_at_random_points_resumes_without_repeating_calls(
+    tmp_path: Path, reference_synth, seed: int
+) -> None:
     ref_dir, ref = reference_synth
     rng = random.Random(seed)
     env = env_for(tmp_path)
@@ -115,9 +133,19 @@ def test_train_killed_after_a_checkpoint_resumes_and_finishes(tmp_path: Path, ti
 
     data = export_custom(tiny_dataset(), tmp_path / "data")
     synth = write_artifact(tmp_path / "synth").path
-    args = ["train", "data=custom", f"data.root={data}", f"train.synth_dir={synth}", "train=quick", "train.max_steps=120",
-            "train.batch_size=4", "train.num_threads=1", "train.checkpoint_every_n_steps=5", "logger=csv",
-            *tiny_model_args(tiny_bert)]
+    args = [
+        "train",
+        "data=custom",
+        f"data.root={data}",
+        f"train.synth_dir={synth}",
+        "train=quick",
+        "train.max_steps=120",
+        "train.batch_size=4",
+        "train.num_threads=1",
+        "train.checkpoint_every_n_steps=5",
+        "logger=csv",
+        *tiny_model_args(tiny_bert),
+    ]
     env = env_for(tmp_path)
     adapters = tmp_path / "cache" / "adapters"
     proc = start(args, env, tmp_path, tmp_path / "killed.log")
@@ -142,17 +170,35 @@ def test_train_killed_after_a_checkpoint_resumes_and_finishes(tmp_path: Path, ti
 
 
 def test_grid_killed_mid_training_reuses_finished_work(tmp_path: Path, tiny_bert: Path) -> None:
-    args = ["grid", "profile=quick", "experiment=baselines,ft_labels", *SMALL_DEMO, "synth.n_labels=30", "train.max_steps=60",
-            "train.batch_size=4", "train.checkpoint_every_n_steps=4", "train.num_threads=1", "logger=none", "llm.progress=false",
-            *tiny_model_args(tiny_bert)]
+    args = [
+        "grid",
+        "profile=quick",
+        "experiment=baselines,ft_labels",
+        *SMALL_DEMO,
+        "synth.n_labels=30",
+        "train.max_steps=60",
+        "train.batch_size=4",
+        "train.checkpoint_every_n_steps=4",
+        "train.num_threads=1",
+        "logger=none",
+        "llm.progress=false",
+        *tiny_model_args(tiny_bert),
+    ]
     env = env_for(tmp_path)
     cache = tmp_path / "cache"
     proc = start(args, env, tmp_path, tmp_path / "killed.log")
-    wait_for(lambda: any(cache.glob("adapters/*/work/global/*.ckpt")), proc, timeout=900, what="a checkpoint of the grid's adapter")
+    wait_for(
+        lambda: any(cache.glob("adapters/*/work/global/*.ckpt")),
+        proc,
+        timeout=900,
+        what="a checkpoint of the grid's adapter",
+    )
     sigkill(proc)
     (first_grid,) = list((tmp_path / "outputs" / "grid").iterdir())
     assert not (first_grid / "grid.json").exists()
-    assert json.loads((first_grid / "0" / "job.json").read_text())["status"] == "ok"  # the baselines job finished
+    assert (
+        json.loads((first_grid / "0" / "job.json").read_text())["status"] == "ok"
+    )  # the baselines job finished
     (manifest,) = list(cache.glob("synth/*/manifest.json"))
     synth_mtime = manifest.stat().st_mtime_ns
     embeddings = {p: p.stat().st_mtime_ns for p in cache.glob("embeddings/**/*.npz")}
@@ -177,4 +223,7 @@ def test_grid_killed_mid_training_reuses_finished_work(tmp_path: Path, tiny_bert
     third = teamform(args, env, tmp_path, timeout=1200)
     assert third.returncode == 0, third.stderr[-3000:]
     results = json.loads((last_line(third) / "1" / "results.json").read_text())
-    assert results["extras"]["adapter_reused"] is True and results["extras"]["adapter_set"] == adapter_set.parent.name
+    assert (
+        results["extras"]["adapter_reused"] is True
+        and results["extras"]["adapter_set"] == adapter_set.parent.name
+    )

@@ -60,14 +60,26 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
         q = data["q"][rows].clone().requires_grad_(True)
         d = data["d"][rows].clone().requires_grad_(True)
         n = data["n"][negs].clone().requires_grad_(True)
-        loss = loss_fn.compute_loss_from_embeddings(q, d, n, data["task"][rows], data["doc"][rows], data["neg_doc"][negs])
+        loss = loss_fn.compute_loss_from_embeddings(
+            q, d, n, data["task"][rows], data["doc"][rows], data["neg_doc"][negs]
+        )
         loss.backward()
         # 2) a tiny DDP model embedding queries and documents
         model = nn.parallel.DistributedDataParallel(tiny_model())
         model_loss = loss_fn.compute_loss_from_embeddings(model(data["xq"][rows]), model(data["xd"][rows]))
         model_loss.backward()
-        torch.save({"loss": loss.detach(), "q": q.grad, "d": d.grad, "n": n.grad, "model_loss": model_loss.detach(),
-                    "weight": model.module.weight.grad, "bias": model.module.bias.grad}, Path(out_dir) / f"rank{rank}.pt")
+        torch.save(
+            {
+                "loss": loss.detach(),
+                "q": q.grad,
+                "d": d.grad,
+                "n": n.grad,
+                "model_loss": model_loss.detach(),
+                "weight": model.module.weight.grad,
+                "bias": model.module.bias.grad,
+            },
+            Path(out_dir) / f"rank{rank}.pt",
+        )
     finally:
         dist.destroy_process_group()
 
@@ -88,7 +100,9 @@ def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, torch.Tens
 def test_loss_with_gathered_negatives_equals_single_process(ranks: list[dict[str, torch.Tensor]]) -> None:
     data = global_batch()
     q, d, n = (data[k].clone().requires_grad_(True) for k in ("q", "d", "n"))
-    single = InfoNCELoss(temperature=0.1).compute_loss_from_embeddings(q, d, n, data["task"], data["doc"], data["neg_doc"])
+    single = InfoNCELoss(temperature=0.1).compute_loss_from_embeddings(
+        q, d, n, data["task"], data["doc"], data["neg_doc"]
+    )
     single.backward()
     mean_of_ranks = sum(r["loss"] for r in ranks) / WORLD
     assert mean_of_ranks.item() == pytest.approx(single.item(), rel=1e-12)
@@ -102,11 +116,20 @@ def test_without_gathering_the_loss_would_differ(ranks: list[dict[str, torch.Ten
     """Guard: the per-process (local-only) loss is different, so the test above can fail."""
     data = global_batch()
     loss_fn = InfoNCELoss(temperature=0.1)
-    local = sum(
-        loss_fn.compute_loss_from_embeddings(data["q"][r * B:(r + 1) * B], data["d"][r * B:(r + 1) * B], data["n"][NEG_SLICES[r]],
-                                             data["task"][r * B:(r + 1) * B], data["doc"][r * B:(r + 1) * B], data["neg_doc"][NEG_SLICES[r]])
-        for r in range(WORLD)
-    ) / WORLD
+    local = (
+        sum(
+            loss_fn.compute_loss_from_embeddings(
+                data["q"][r * B : (r + 1) * B],
+                data["d"][r * B : (r + 1) * B],
+                data["n"][NEG_SLICES[r]],
+                data["task"][r * B : (r + 1) * B],
+                data["doc"][r * B : (r + 1) * B],
+                data["neg_doc"][NEG_SLICES[r]],
+            )
+            for r in range(WORLD)
+        )
+        / WORLD
+    )
     assert abs(local.item() - sum(r["loss"] for r in ranks).item() / WORLD) > 1e-3
 
 

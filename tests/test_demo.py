@@ -78,8 +78,13 @@ def test_taxonomy_size_and_content():
 def test_enterprise_references_resolve():
     ent, tax = load_enterprise(), load_taxonomy()
     assert len(ent.departments) >= 10
-    assert {d.name for d in ent.departments} >= {"Sales", "Human Resources", "Information Technology",
-                                                  "Supply Chain and Logistics", "Finance and Controllership"}
+    assert {d.name for d in ent.departments} >= {
+        "Sales",
+        "Human Resources",
+        "Information Technology",
+        "Supply Chain and Logistics",
+        "Finance and Controllership",
+    }
     for d in ent.departments:
         assert d.units and all(u.skills for u in d.units)
         assert all(0 <= c < len(tax.skills) for u in d.units for c in u.skills)
@@ -239,8 +244,16 @@ def test_config_keys_match_the_builder():
 
 def test_hydra_instantiates_a_small_demo():
     cfg = OmegaConf.load(ROOT / "conf/data/demo.yaml")
-    cfg.merge_with({"seed": 3, "n_employees": 60, "n_projects": 5, "n_eval_tasks": 6, "n_train_tasks": 10,
-                    "judged_pairs": 30})
+    cfg.merge_with(
+        {
+            "seed": 3,
+            "n_employees": 60,
+            "n_projects": 5,
+            "n_eval_tasks": 6,
+            "n_train_tasks": 10,
+            "judged_pairs": 30,
+        }
+    )
     d = load_dataset(cfg)
     assert (len(d.employees), len(d.tasks), len(d.train_tasks)) == (60, 6, 10)
     assert sum(len(v) for v in d.qrels.values()) == 30

@@ -145,7 +145,9 @@ def test_cache_second_call_encodes_nothing(minilm: Encoder, tmp_path: Path) -> N
         texts = TEXTS + [TEXTS[1]]  # one duplicate
         first = cached.encode_documents(texts)
         assert (cached.stats.misses, cached.stats.hits) == (len(TEXTS), 1)
-        assert len(calls) == len(minilm.plan_batches(minilm.token_lengths(TEXTS).clip(max=256)))  # one pass per batch
+        assert len(calls) == len(
+            minilm.plan_batches(minilm.token_lengths(TEXTS).clip(max=256))
+        )  # one pass per batch
         calls.clear()
         again = cached.encode_documents(texts[::-1])
         assert calls == [] and cached.stats.misses == len(TEXTS)
@@ -224,7 +226,9 @@ class EvilConfig(PretrainedConfig):
 def _evil_repo(root: Path) -> Path:
     repo = root / "evil_repo"
     repo.mkdir()
-    (repo / "config.json").write_text('{"auto_map": {"AutoConfig": "evil.EvilConfig", "AutoModel": "evil.EvilModel"}}')
+    (repo / "config.json").write_text(
+        '{"auto_map": {"AutoConfig": "evil.EvilConfig", "AutoModel": "evil.EvilModel"}}'
+    )
     (repo / "evil.py").write_text(EVIL)
     return repo
 
@@ -270,7 +274,9 @@ def test_model_presets_compose(preset: str) -> None:
     assert not unknown, f"conf/model/{preset}.yaml has keys Encoder does not take: {unknown}"
     assert cfg.name and cfg.pooling in ("mean", "cls", "last", "ata")
     remote = {"gte_qwen2_1_5b_instruct", "stella_en_400m_v5"}
-    assert cfg.trust_remote_code is (preset in remote), "only presets whose model card requires it trust remote code"
+    assert cfg.trust_remote_code is (preset in remote), (
+        "only presets whose model card requires it trust remote code"
+    )
     if cfg.get("query_instruction"):
         assert cfg.query_instruction == PAPER_INSTRUCTION
 
@@ -281,7 +287,10 @@ def test_minilm_preset_builds_the_bundled_model(minilm_dir: Path) -> None:
     enc = instantiate(_compose("minilm"))
     assert isinstance(enc, Encoder) and enc.name == "minilm" and not enc.is_loaded
     assert Path(enc.source.path) == minilm_dir and enc.fingerprint.startswith("minilm-")
-    assert enc.fingerprint.split("-", 1)[1] == Encoder(str(minilm_dir), max_query_length=256, max_doc_length=256).fingerprint.split("-", 1)[1]
+    assert (
+        enc.fingerprint.split("-", 1)[1]
+        == Encoder(str(minilm_dir), max_query_length=256, max_doc_length=256).fingerprint.split("-", 1)[1]
+    )
 
 
 # ---- end to end: systems over the real encoder and cache ------------------------------------------
@@ -289,13 +298,18 @@ def test_systems_with_minilm_and_cache(minilm: Encoder, tmp_path: Path) -> None:
     from bench.core.dataset import Dataset, Employee, Task
     from bench.run.systems import score_systems
 
-    employees = [Employee("e1", {"role": "kiln operator", "goals": LONG}), Employee("e2", {"role": "oak veneer buyer"})]
+    employees = [
+        Employee("e1", {"role": "kiln operator", "goals": LONG}),
+        Employee("e2", {"role": "oak veneer buyer"}),
+    ]
     tasks = [Task("t1", "Kiln retrofit", "Plan glaze trials"), Task("t2", "Veneer", "Source oak")]
     data = Dataset("tiny", employees, tasks, {}, aspects=["role", "goals"])
     cached = CachedEncoder(minilm, tmp_path)
     result = score_systems(data, cached)
     q = minilm.encode_queries([t.query for t in tasks])
-    np.testing.assert_allclose(result.per_aspect[0], q @ minilm.encode_documents(["kiln operator", "oak veneer buyer"]).T, atol=1e-5)
+    np.testing.assert_allclose(
+        result.per_aspect[0], q @ minilm.encode_documents(["kiln operator", "oak veneer buyer"]).T, atol=1e-5
+    )
     assert np.isnan(result.per_aspect[1][:, 1]).all() and np.isfinite(result.concat).all()
     assert (result.concat_truncated, result.concat_texts) == (1, 2)  # e1's concat holds LONG
     assert result.per_aspect[0][0].argmax() == 0 and result.per_aspect[0][1].argmax() == 1

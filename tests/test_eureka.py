@@ -18,7 +18,9 @@ from data_synth.prompts import base_label_prompt, prompt_id
 from data_synth.settings import SynthConfig
 
 INPUTS = "Project: {project_description}\nTask: {task_description}\nRecord: {employee_resume}"
-STRICT, LENIENT, PERFECT = (f"{word}: judge the employee.\n{INPUTS}" for word in ("STRICT", "LENIENT", "PERFECT"))
+STRICT, LENIENT, PERFECT = (
+    f"{word}: judge the employee.\n{INPUTS}" for word in ("STRICT", "LENIENT", "PERFECT")
+)
 LENIENT_2, STRICT_2 = LENIENT.replace("judge", "rate"), STRICT.replace("judge", "rate")
 # What the scripted reviewer proposes in each generation (K = 2).
 PROPOSALS = {1: [STRICT, LENIENT], 2: [LENIENT_2, PERFECT], 3: [PERFECT, STRICT_2, LENIENT_2, STRICT]}
@@ -35,8 +37,14 @@ def make_dataset() -> Dataset:
         "t2": {"e1": 2, "e3": 1, "e6": 0, "e7": 0, "e9": 0},
         "t3": {"e2": 1, "e4": 1, "e5": 0, "e8": 0, "e9": 0},
     }
-    return Dataset("custom", employees, tasks, qrels, train_tasks=[Task("x1", "Warehouse", "count stock")],
-                   context="A tile maker.")
+    return Dataset(
+        "custom",
+        employees,
+        tasks,
+        qrels,
+        train_tasks=[Task("x1", "Warehouse", "count stock")],
+        context="A tile maker.",
+    )
 
 
 class ScriptedBackend:
@@ -95,7 +103,10 @@ def test_metrics_equal_scikit_learn() -> None:
 
 def scripted_evaluate(scores: dict[str, float]):
     def evaluate(prompts: list[str]) -> list[Evaluation]:
-        return [Evaluation(p, {"accuracy": 0.0, "precision": 0.0, "recall": 0.0, "f1": scores[p]}, [0]) for p in prompts]
+        return [
+            Evaluation(p, {"accuracy": 0.0, "precision": 0.0, "recall": 0.0, "f1": scores[p]}, [0])
+            for p in prompts
+        ]
 
     return evaluate
 
@@ -117,8 +128,11 @@ def test_selection_takes_the_best_candidate_and_needs_a_strict_improvement() -> 
     rows = [(r["generation"], r["prompt"], r["best"], r["elite"]) for r in result.history]
     assert rows == [
         (0, "base", True, False),
-        (1, "a", False, False), (1, "b", False, False), (1, "base", True, True),
-        (2, "d", False, False), (2, "c", True, False),
+        (1, "a", False, False),
+        (1, "b", False, False),
+        (1, "base", True, True),
+        (2, "d", False, False),
+        (2, "c", True, False),
         (3, "f", True, False),
     ]
 
@@ -126,10 +140,19 @@ def test_selection_takes_the_best_candidate_and_needs_a_strict_improvement() -> 
 def test_eureka_stage_end_to_end_with_a_scripted_llm(tmp_path: Path) -> None:
     dataset = make_dataset()
     backend = ScriptedBackend(dataset)
-    settings = SynthConfig(stages=["projects", "tasks", "eureka", "labels"], n_brainstorms=1,
-                           projects_per_brainstorm=1, tasks_per_project=2, n_labels=6,
-                           label_pool_encoder="tfidf", eureka_generations=3, eureka_candidates=2,
-                           eureka_dev_fraction=1.0, eureka_max_dev_pairs=100, label_top_k=3)
+    settings = SynthConfig(
+        stages=["projects", "tasks", "eureka", "labels"],
+        n_brainstorms=1,
+        projects_per_brainstorm=1,
+        tasks_per_project=2,
+        n_labels=6,
+        label_pool_encoder="tfidf",
+        eureka_generations=3,
+        eureka_candidates=2,
+        eureka_dev_fraction=1.0,
+        eureka_max_dev_pairs=100,
+        label_top_k=3,
+    )
     with LLMClient(backend, cache_dir=tmp_path / "llm", progress=False) as client:
         directory = synthesise(dataset, client, settings, tmp_path)
     art = load_artifact(directory)

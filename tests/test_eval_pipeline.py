@@ -15,7 +15,14 @@ SENTINEL = "Zyqxwv-Sentinel-Text"  # planted in every employee's text: must appe
 SECRET_OPENAI = "sk-test-SENTINEL-openai-0000-0000"  # a fake key, shaped so secret scanners do not flag it
 SECRET_WANDB = "0123456789abcdef0123456789abcdefSENTINEL"
 
-ROLES = ["kiln engineer", "sales manager", "payroll analyst", "logistics planner", "IT architect", "quality auditor"]
+ROLES = [
+    "kiln engineer",
+    "sales manager",
+    "payroll analyst",
+    "logistics planner",
+    "IT architect",
+    "quality auditor",
+]
 
 
 def write_dataset(root: Path) -> Path:
@@ -24,11 +31,18 @@ def write_dataset(root: Path) -> Path:
     employees, tasks, labels = [], [], ["task_id,employee_id,label"]
     for i in range(18):
         role = ROLES[i % len(ROLES)]
-        employees.append({"id": f"e{i}", "aspects": {
-            "role": f"{role} {SENTINEL} number {i}",
-            "experience": f"years of work as {role}; led projects on {ROLES[(i + 1) % len(ROLES)]} topics",
-            "goals": "" if i % 5 == 0 else f"learn {ROLES[(i + 2) % len(ROLES)]} skills",
-        }})
+        employees.append(
+            {
+                "id": f"e{i}",
+                "aspects": {
+                    "role": f"{role} {SENTINEL} number {i}",
+                    "experience": (
+                        f"years of work as {role}; led projects on {ROLES[(i + 1) % len(ROLES)]} topics"
+                    ),
+                    "goals": "" if i % 5 == 0 else f"learn {ROLES[(i + 2) % len(ROLES)]} skills",
+                },
+            }
+        )
     for t in range(6):
         role = ROLES[t]
         tasks.append({"id": f"t{t}", "project": f"project {t}", "task": f"need a {role} for the rollout"})
@@ -48,18 +62,40 @@ def write_dataset(root: Path) -> Path:
     return root
 
 
-def teamform(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=900)
+def teamform(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="module")
 def eval_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subprocess.CompletedProcess]:
     tmp = tmp_path_factory.mktemp("eval")
     data = write_dataset(tmp / "data")
-    env = {**os.environ, "TEAMFORM_OUTPUTS": str(tmp / "out"), "TEAMFORM_CACHE": str(tmp / "cache"),
-           "OPENAI_API_KEY": SECRET_OPENAI, "WANDB_API_KEY": SECRET_WANDB, "WANDB_MODE": "offline"}
-    proc = teamform("eval", "data=custom", f"data.root={data}", "eval.encoders=[bm25,tfidf,base]", "logger=wandb",
-                    "eval.trec_depth=10", env=env)
+    env = {
+        **os.environ,
+        "TEAMFORM_OUTPUTS": str(tmp / "out"),
+        "TEAMFORM_CACHE": str(tmp / "cache"),
+        "OPENAI_API_KEY": SECRET_OPENAI,
+        "WANDB_API_KEY": SECRET_WANDB,
+        "WANDB_MODE": "offline",
+    }
+    proc = teamform(
+        "eval",
+        "data=custom",
+        f"data.root={data}",
+        "eval.encoders=[bm25,tfidf,base]",
+        "logger=wandb",
+        "eval.trec_depth=10",
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return tmp, Path(proc.stdout.strip().splitlines()[-1]), proc
 
@@ -69,7 +105,19 @@ def test_eval_writes_every_system_and_prints_its_directory(eval_run) -> None:
     results = json.loads((out / "results.json").read_text())
     systems = results["systems"]
     for encoder in ("bm25", "tfidf", "minilm"):
-        for view in ("concat", "role", "experience", "goals", "condorcet", "borda", "copeland", "condorcet_fuse", "rrf", "combsum", "combmnz"):
+        for view in (
+            "concat",
+            "role",
+            "experience",
+            "goals",
+            "condorcet",
+            "borda",
+            "copeland",
+            "condorcet_fuse",
+            "rrf",
+            "combsum",
+            "combmnz",
+        ):
             assert f"{encoder}/{view}" in systems
             assert (out / "runs" / f"{encoder}__{view}.trec").exists()
     assert set(systems["bm25/concat"]["per_task"]) == {f"t{t}" for t in range(6)}
@@ -121,7 +169,9 @@ def test_no_employee_text_and_no_secret_in_any_output(eval_run) -> None:
 
     os.environ["OPENAI_API_KEY"] = SECRET_OPENAI
     try:
-        assert redact({"llm": {"api_key": "x", "url": f"http://h/?k={SECRET_OPENAI}"}}) == {"llm": {"api_key": "<redacted>", "url": "http://h/?k=<redacted>"}}
+        assert redact({"llm": {"api_key": "x", "url": f"http://h/?k={SECRET_OPENAI}"}}) == {
+            "llm": {"api_key": "<redacted>", "url": "http://h/?k=<redacted>"}
+        }
     finally:
         del os.environ["OPENAI_API_KEY"]
 
@@ -139,13 +189,23 @@ def test_a_secret_on_the_command_line_is_refused(tmp_path: Path) -> None:
     proc = teamform("eval", "data=custom", f"data.root={data}", f"+llm.api_key={SECRET_OPENAI}", env=env)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "environment variable" in proc.stderr and SECRET_OPENAI not in proc.stderr + proc.stdout
-    assert not (tmp_path / "out").exists() or SECRET_OPENAI.encode() not in b"".join(p.read_bytes() for p in _all_files(tmp_path / "out"))
+    assert not (tmp_path / "out").exists() or SECRET_OPENAI.encode() not in b"".join(
+        p.read_bytes() for p in _all_files(tmp_path / "out")
+    )
 
 
 def test_unknown_aggregator_names_the_choices(tmp_path: Path) -> None:
     data = write_dataset(tmp_path / "data")
     env = {**os.environ, "TEAMFORM_OUTPUTS": str(tmp_path / "out"), "TEAMFORM_CACHE": str(tmp_path / "cache")}
-    proc = teamform("eval", "data=custom", f"data.root={data}", "eval.encoders=[bm25]", "logger=none", "eval.aggregators=[condorset]", env=env)
+    proc = teamform(
+        "eval",
+        "data=custom",
+        f"data.root={data}",
+        "eval.encoders=[bm25]",
+        "logger=none",
+        "eval.aggregators=[condorset]",
+        env=env,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
     assert "condorset" in proc.stderr and "condorcet" in proc.stderr and "borda" in proc.stderr
@@ -154,6 +214,14 @@ def test_unknown_aggregator_names_the_choices(tmp_path: Path) -> None:
 def test_unknown_aspect_names_the_choices(tmp_path: Path) -> None:
     data = write_dataset(tmp_path / "data")
     env = {**os.environ, "TEAMFORM_OUTPUTS": str(tmp_path / "out"), "TEAMFORM_CACHE": str(tmp_path / "cache")}
-    proc = teamform("eval", "data=custom", f"data.root={data}", "eval.encoders=[bm25]", "logger=none", "eval.aspects=[role,skills]", env=env)
+    proc = teamform(
+        "eval",
+        "data=custom",
+        f"data.root={data}",
+        "eval.encoders=[bm25]",
+        "logger=none",
+        "eval.aspects=[role,skills]",
+        env=env,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "skills" in proc.stderr and "experience" in proc.stderr

@@ -16,8 +16,10 @@ from models.export import EXPORT_FILE, export_adapter_set, export_encoder
 from models.lora import LoraSettings, apply_lora
 
 TOL = 1e-5
-QUERIES = ["Project: Kiln upgrade. Task: schedule the glazing line maintenance",
-           "Project: Supplier audit. Task: run the ISO 9001 audit of the oak veneer supplier"]
+QUERIES = [
+    "Project: Kiln upgrade. Task: schedule the glazing line maintenance",
+    "Project: Supplier audit. Task: run the ISO 9001 audit of the oak veneer supplier",
+]
 DOCS = [  # employee aspect texts (fictional); none of them may reach a model card
     "role: welder",
     "behavior: calm under pressure, keeps the team informed, asks before changing a plan",
@@ -29,7 +31,13 @@ SECRET = "Jane Doe asked for leave after her surgery"  # free text slipped into 
 
 def minilm(**kwargs: object) -> Encoder:
     """The ``model=minilm`` preset (conf/model/minilm.yaml) on the CPU."""
-    preset = {"pooling": "mean", "normalize": True, "max_query_length": 256, "max_doc_length": 256, "device": "cpu"}
+    preset = {
+        "pooling": "mean",
+        "normalize": True,
+        "max_query_length": 256,
+        "max_doc_length": 256,
+        "device": "cpu",
+    }
     return Encoder(name_or_path="bundled:minilm", **{**preset, **kwargs})
 
 
@@ -61,11 +69,15 @@ def minilm_adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_random_adapter(minilm(), tmp_path_factory.mktemp("adapter") / "global", seed=0)
 
 
-def test_merged_minilm_gives_the_harness_vectors(tmp_path: Path, minilm_dir: Path, minilm_adapter: Path) -> None:
+def test_merged_minilm_gives_the_harness_vectors(
+    tmp_path: Path, minilm_dir: Path, minilm_adapter: Path
+) -> None:
     harness = minilm(adapter=str(minilm_adapter))
     docs, queries = harness.encode_documents(DOCS), harness.encode_queries(QUERIES)
     assert any("forward" in m.__dict__ for m in harness._model.modules())  # prepacked oneDNN linears in use
-    out = export_encoder(harness, None, tmp_path / "export", {"metrics": {"ap": {"mean": 0.31, "ci": [0.25, 0.37]}}})
+    out = export_encoder(
+        harness, None, tmp_path / "export", {"metrics": {"ap": {"mean": 0.31, "ci": [0.25, 0.37]}}}
+    )
     model = load(out)
     assert max_diff(model.encode(DOCS, prompt_name="document"), docs) < TOL
     assert max_diff(model.encode(QUERIES, prompt_name="query"), queries) < TOL
@@ -89,7 +101,13 @@ def test_base_encoder_plus_adapter_dir_leaves_the_encoder_alone(tmp_path: Path, 
     before = base.encode_documents(DOCS)
     out = export_encoder(base, minilm_adapter, tmp_path / "export")
     assert max_diff(base.encode_documents(DOCS), before) == 0.0  # the adapter went into a copy
-    assert max_diff(load(out).encode(DOCS, prompt_name="document"), minilm(adapter=str(minilm_adapter)).encode_documents(DOCS)) < TOL
+    assert (
+        max_diff(
+            load(out).encode(DOCS, prompt_name="document"),
+            minilm(adapter=str(minilm_adapter)).encode_documents(DOCS),
+        )
+        < TOL
+    )
     with pytest.raises(ConfigError, match="already carries the adapter"):
         export_encoder(minilm(adapter=str(minilm_adapter)), minilm_adapter, tmp_path / "again")
 
@@ -102,16 +120,25 @@ def tiny_decoder(path: Path) -> Path:
 
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer, bpe.decoder = pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     bpe.train_from_iterator(QUERIES + DOCS + [PAPER_INSTRUCTION], trainer)
-    bpe.post_processor = processors.TemplateProcessing(single="$A <|endoftext|>",
-                                                       special_tokens=[("<|endoftext|>", bpe.token_to_id("<|endoftext|>"))])
+    bpe.post_processor = processors.TemplateProcessing(
+        single="$A <|endoftext|>", special_tokens=[("<|endoftext|>", bpe.token_to_id("<|endoftext|>"))]
+    )
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|endoftext|>")
     tokenizer.chat_template = "{% for m in messages %}<|endoftext|>{{ m['content'] }}{% endfor %}"
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+    )
     LlamaModel(config).save_pretrained(str(path))
     tokenizer.save_pretrained(str(path))
     return path
@@ -121,8 +148,16 @@ def test_decoder_with_last_token_left_padding_and_instruction(tmp_path: Path) ->
     body = tiny_decoder(tmp_path / "llama")
 
     def decoder(**kwargs: object) -> Encoder:  # queries cut shorter than documents, as the decoder presets
-        return Encoder(str(body), pooling="last", padding_side="left", query_instruction=PAPER_INSTRUCTION,
-                       max_query_length=160, max_doc_length=256, device="cpu", **kwargs)
+        return Encoder(
+            str(body),
+            pooling="last",
+            padding_side="left",
+            query_instruction=PAPER_INSTRUCTION,
+            max_query_length=160,
+            max_doc_length=256,
+            device="cpu",
+            **kwargs,
+        )
 
     adapter = save_random_adapter(decoder(), tmp_path / "adapter", seed=1)
     harness = decoder(adapter=str(adapter))
@@ -134,7 +169,9 @@ def test_decoder_with_last_token_left_padding_and_instruction(tmp_path: Path) ->
     assert lengths[0] <= 160 < lengths[1] and harness.token_lengths(DOCS)[-1] > 256  # both kinds get cut
     docs, queries = harness.encode_documents(DOCS), harness.encode_queries(QUERIES)
     assert max_diff(model.encode(DOCS, prompt_name="document"), docs) < TOL
-    assert max_diff(model.encode(QUERIES[:1], prompt_name="query"), queries[:1]) < TOL  # within max_query_length
+    assert (
+        max_diff(model.encode(QUERIES[:1], prompt_name="query"), queries[:1]) < TOL
+    )  # within max_query_length
     assert max_diff(model.encode(QUERIES[:1]), queries[:1]) > 1e-3  # the instruction is part of the query
     assert max_diff(decoder().encode_documents(DOCS), docs) > 1e-3  # the adapter changes the vectors
     if hasattr(model, "encode_query"):  # sentence-transformers >= 5.4: each kind cut at its own length
@@ -150,17 +187,41 @@ def test_cls_pooling_dense_head_prefixes_and_no_normalisation(tmp_path: Path, mi
     for file in minilm_dir.iterdir():
         (body / file.name).symlink_to(file)
     (body / "2_Dense").mkdir()
-    (body / "2_Dense" / "config.json").write_text(json.dumps(
-        {"in_features": 384, "out_features": 48, "bias": True, "activation_function": "torch.nn.modules.activation.Tanh"}))
+    (body / "2_Dense" / "config.json").write_text(
+        json.dumps(
+            {
+                "in_features": 384,
+                "out_features": 48,
+                "bias": True,
+                "activation_function": "torch.nn.modules.activation.Tanh",
+            }
+        )
+    )
     gen = torch.Generator().manual_seed(3)
-    save_file({"linear.weight": torch.randn(48, 384, generator=gen) * 0.2, "linear.bias": torch.randn(48, generator=gen)},
-              str(body / "2_Dense" / "model.safetensors"))
-    harness = Encoder(str(body), pooling="cls", normalize=False, dense="2_Dense", query_prefix="query: ",
-                      document_prefix="passage: ", max_query_length=32, max_doc_length=128, device="cpu")
+    save_file(
+        {
+            "linear.weight": torch.randn(48, 384, generator=gen) * 0.2,
+            "linear.bias": torch.randn(48, generator=gen),
+        },
+        str(body / "2_Dense" / "model.safetensors"),
+    )
+    harness = Encoder(
+        str(body),
+        pooling="cls",
+        normalize=False,
+        dense="2_Dense",
+        query_prefix="query: ",
+        document_prefix="passage: ",
+        max_query_length=32,
+        max_doc_length=128,
+        device="cpu",
+    )
     model = load(export_encoder(harness, None, tmp_path / "export"))
     assert model.prompts == {"query": "query: ", "document": "passage: "}
     docs = harness.encode_documents(DOCS)
-    assert docs.shape == (len(DOCS), 48) and np.abs(np.linalg.norm(docs, axis=1) - 1).max() > 0.1  # not unit vectors
+    assert (
+        docs.shape == (len(DOCS), 48) and np.abs(np.linalg.norm(docs, axis=1) - 1).max() > 0.1
+    )  # not unit vectors
     assert max_diff(model.encode(DOCS, prompt_name="document"), docs) < TOL
     assert max_diff(model.encode(QUERIES, prompt_name="query"), harness.encode_queries(QUERIES)) < TOL
 
@@ -179,10 +240,19 @@ def write_set(root: Path, mode: str, adapters: dict[str, Path], **meta: object) 
         (root / names[name]).mkdir(parents=True)
         for file in adapter.iterdir():
             (root / names[name] / file.name).write_bytes(file.read_bytes())
-    metadata = {"key": "k3y0123456789abc", "mode": mode, "complete": True,
-                "adapters": {n: {"dir": names[n], "aspect": None if mode == "global" else n, "steps": 7} for n in adapters},
-                "dataset": {"name": "demo", "hash": "d4t4h45h"}, "synth": {"hash": "5ynth"}, "code_version": "0.1.0+gabc",
-                "train": {"adapter_mode": mode, "lora": {"r": 4, "alpha": 8}, "seed": 0, "note": SECRET}, **meta}
+    metadata = {
+        "key": "k3y0123456789abc",
+        "mode": mode,
+        "complete": True,
+        "adapters": {
+            n: {"dir": names[n], "aspect": None if mode == "global" else n, "steps": 7} for n in adapters
+        },
+        "dataset": {"name": "demo", "hash": "d4t4h45h"},
+        "synth": {"hash": "5ynth"},
+        "code_version": "0.1.0+gabc",
+        "train": {"adapter_mode": mode, "lora": {"r": 4, "alpha": 8}, "seed": 0, "note": SECRET},
+        **meta,
+    }
     (root / "metadata.json").write_text(json.dumps(metadata))
     return root
 

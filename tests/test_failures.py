@@ -30,8 +30,10 @@ def closed_port() -> int:
 
 def tiny_dataset() -> Dataset:
     roles = ["kiln engineer", "sales manager", "payroll analyst", "logistics planner"]
-    employees = [Employee(f"e{i}", {"role": roles[i % 4], "experience": f"years as {roles[(i + 1) % 4]}"})
-                 for i in range(8)]
+    employees = [
+        Employee(f"e{i}", {"role": roles[i % 4], "experience": f"years as {roles[(i + 1) % 4]}"})
+        for i in range(8)
+    ]
     tasks = [Task(f"t{i}", f"project {i}", f"need a {roles[i]}") for i in range(4)]
     qrels = {f"t{i}": {f"e{i}": 1, f"e{i + 4}": 1} for i in range(4)}
     return Dataset(employees=employees, tasks=tasks, qrels=qrels, name="tiny")
@@ -42,8 +44,11 @@ def test_a_raising_aggregator_is_skipped_and_the_others_stand(tmp_path: Path, mo
         raise RuntimeError("planted failure")
 
     monkeypatch.setitem(registry.AGGREGATORS, "broken", broken)
-    settings = EvalSettings(metrics=["ndcg@5", "ap"], views=["concat", "aspects", "aggregators"],
-                            aggregators=["borda", "broken", "condorcet"])
+    settings = EvalSettings(
+        metrics=["ndcg@5", "ap"],
+        views=["concat", "aspects", "aggregators"],
+        aggregators=["borda", "broken", "condorcet"],
+    )
     scorer = get_lexical("bm25")
     results = evaluate_specs(tiny_dataset(), [ScorerSpec("bm25", scorer)], settings, tmp_path)
     assert {"bm25/borda", "bm25/condorcet", "bm25/concat", "bm25/role"} <= set(results["systems"])
@@ -62,24 +67,40 @@ def test_a_raising_metric_is_skipped_and_the_other_metrics_stand(tmp_path: Path,
     settings = EvalSettings(metrics=["ndcg@5", "broken@5"], views=["concat"])
     results = evaluate_specs(tiny_dataset(), [ScorerSpec("bm25", get_lexical("bm25"))], settings, tmp_path)
     assert set(results["systems"]["bm25/concat"]["mean"]) == {"ndcg@5"}
-    assert results["skipped"] == [{"system": "bm25/concat", "metric": "broken@5",
-                                   "reason": "ValueError: planted metric failure"}]
+    assert results["skipped"] == [
+        {"system": "bm25/concat", "metric": "broken@5", "reason": "ValueError: planted metric failure"}
+    ]
 
 
 @pytest.mark.slow
 def test_unreachable_openai_baselines_are_skipped_and_every_other_system_kept(tmp_path: Path) -> None:
     bert = make_tiny_bert(tmp_path / "bert")
     env = env_for(tmp_path, OPENAI_API_KEY=FAKE_KEY, OPENAI_BASE_URL=f"http://127.0.0.1:{closed_port()}/v1")
-    proc = teamform(["eval", *SMALL_DEMO, *tiny_model_args(bert), "logger=none",
-                     "eval.encoders=[bm25,tfidf,openai-small,base]", "eval.openai.max_retries=2",
-                     "eval.openai.backoff_initial_s=0", "eval.openai.backoff_max_s=0"], env, tmp_path)
+    proc = teamform(
+        [
+            "eval",
+            *SMALL_DEMO,
+            *tiny_model_args(bert),
+            "logger=none",
+            "eval.encoders=[bm25,tfidf,openai-small,base]",
+            "eval.openai.max_retries=2",
+            "eval.openai.backoff_initial_s=0",
+            "eval.openai.backoff_max_s=0",
+        ],
+        env,
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((last_line(proc) / "results.json").read_text())
     encoders = {name.split("/")[0] for name in results["systems"]}
     assert encoders == {"bm25", "tfidf", "tinybert"}
     (skip,) = [s for s in results["skipped"] if s["system"].startswith("openai")]
     assert skip["system"] == "openai-small/*"
-    assert "unavailable" in skip["reason"] and "after 2 retries" in skip["reason"] and FAKE_KEY not in skip["reason"]
+    assert (
+        "unavailable" in skip["reason"]
+        and "after 2 retries" in skip["reason"]
+        and FAKE_KEY not in skip["reason"]
+    )
     assert "skipped openai-small/*" in proc.stdout
 
 
@@ -92,10 +113,15 @@ def custom_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp / "data"
 
 
-def test_a_grid_the_simulated_llm_cannot_serve_exits_2_before_any_job(custom_demo: Path, tmp_path: Path) -> None:
+def test_a_grid_the_simulated_llm_cannot_serve_exits_2_before_any_job(
+    custom_demo: Path, tmp_path: Path
+) -> None:
     started = time.monotonic()
-    proc = teamform(["grid", "profile=quick", "data=custom", f"data.root={custom_demo}", "logger=none"],
-                    env_for(tmp_path), tmp_path)
+    proc = teamform(
+        ["grid", "profile=quick", "data=custom", f"data.root={custom_demo}", "logger=none"],
+        env_for(tmp_path),
+        tmp_path,
+    )
     elapsed = time.monotonic() - started
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
     assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -105,7 +131,9 @@ def test_a_grid_the_simulated_llm_cannot_serve_exits_2_before_any_job(custom_dem
     print(f"refused in {elapsed:.1f} s")  # the target is under 10 s on this machine; not asserted
 
 
-def test_the_simulated_llm_cannot_train_on_custom_data_with_train_or_synth(custom_demo: Path, tmp_path: Path) -> None:
+def test_the_simulated_llm_cannot_train_on_custom_data_with_train_or_synth(
+    custom_demo: Path, tmp_path: Path
+) -> None:
     for command in ("synth", "train"):
         proc = teamform([command, "data=custom", f"data.root={custom_demo}"], env_for(tmp_path), tmp_path)
         assert proc.returncode == 2, proc.stderr[-2000:]
@@ -114,8 +142,11 @@ def test_the_simulated_llm_cannot_train_on_custom_data_with_train_or_synth(custo
 
 
 def test_missing_weights_offline_are_named_before_the_job(tmp_path: Path) -> None:
-    proc = teamform(["eval", *SMALL_DEMO, "model.name_or_path=someorg/not-cached-model", "logger=none"],
-                    env_for(tmp_path, HF_HUB_OFFLINE="1"), tmp_path)
+    proc = teamform(
+        ["eval", *SMALL_DEMO, "model.name_or_path=someorg/not-cached-model", "logger=none"],
+        env_for(tmp_path, HF_HUB_OFFLINE="1"),
+        tmp_path,
+    )
     assert proc.returncode == 2
     assert "someorg/not-cached-model is not in the Hugging Face cache and HF_HUB_OFFLINE=1" in proc.stderr
 
@@ -155,15 +186,31 @@ def varied_responder(prompt: str, body: dict) -> dict:
 
 
 @pytest.mark.slow
-def test_the_same_grid_with_an_openai_compatible_loopback_llm_runs_every_experiment(custom_demo: Path, tmp_path: Path) -> None:
+def test_the_same_grid_with_an_openai_compatible_loopback_llm_runs_every_experiment(
+    custom_demo: Path, tmp_path: Path
+) -> None:
     from tests.fake_openai_server import FakeOpenAIServer
 
     bert = make_tiny_bert(tmp_path / "bert")
     with FakeOpenAIServer(seed=0, responder=varied_responder) as server:
-        proc = teamform(["grid", "profile=quick", "data=custom", f"data.root={custom_demo}", "logger=none",
-                         *tiny_model_args(bert), "train.max_steps=2", "llm=openai_compatible",
-                         f"llm.backend.base_url={server.base_url}", "llm.backend.model=fake-chat",
-                         "synth.label_pool_encoder=tfidf"], env_for(tmp_path), tmp_path, timeout=1800)
+        proc = teamform(
+            [
+                "grid",
+                "profile=quick",
+                "data=custom",
+                f"data.root={custom_demo}",
+                "logger=none",
+                *tiny_model_args(bert),
+                "train.max_steps=2",
+                "llm=openai_compatible",
+                f"llm.backend.base_url={server.base_url}",
+                "llm.backend.model=fake-chat",
+                "synth.label_pool_encoder=tfidf",
+            ],
+            env_for(tmp_path),
+            tmp_path,
+            timeout=1800,
+        )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "left out:" not in proc.stdout
     grid = json.loads((last_line(proc) / "grid.json").read_text())

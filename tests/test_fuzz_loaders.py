@@ -30,7 +30,9 @@ EMPLOYEES = (
     '{"id": "e2", "aspects": {"role": "HR partner", "goals": "learn SAP"}}\n'
     '{"id": 3, "aspects": {"role": "Kiln operator", "experience": null}}\n'
 )
-EMPLOYEES_CSV = 'id,role,experience\ne1,Plant manager,"I had to plan\nthe kiln downtime."\ne2,"HR partner, ""people""",\n'
+EMPLOYEES_CSV = (
+    'id,role,experience\ne1,Plant manager,"I had to plan\nthe kiln downtime."\ne2,"HR partner, ""people""",\n'
+)
 TASKS = (
     '{"id": "t1", "project": "Kiln retrofit", "task": "Plan the kiln downtime"}\n'
     '{"id": "t2", "project": "Payroll", "task": "Move payroll to SAP"}\n'
@@ -39,13 +41,31 @@ LABELS = "task_id,employee_id,label\nt1,e1,1\nt1,e2,0\nt2,e2,2\n"
 QRELS = "t1 0 e1 1\nt1 0 e2 0\nt2 0 e2 2\n"
 TRAIN = '{"id": "s1", "project": "Kiln retrofit", "task": "plan the KILN downtime!"}\n'
 CONTEXT = "A tile maker with three plants.\n"
-VALID = {"employees.jsonl": EMPLOYEES, "tasks.jsonl": TASKS, "labels.csv": LABELS, "train_tasks.jsonl": TRAIN, "context.md": CONTEXT}
+VALID = {
+    "employees.jsonl": EMPLOYEES,
+    "tasks.jsonl": TASKS,
+    "labels.csv": LABELS,
+    "train_tasks.jsonl": TRAIN,
+    "context.md": CONTEXT,
+}
 # Which file a fuzzed name replaces (a CSV employees file replaces the JSONL one; qrels the labels).
 REPLACES = {"employees.csv": "employees.jsonl", "qrels.txt": "labels.csv"}
-FILES = ["employees.jsonl", "employees.csv", "tasks.jsonl", "labels.csv", "qrels.txt", "train_tasks.jsonl", "context.md"]
+FILES = [
+    "employees.jsonl",
+    "employees.csv",
+    "tasks.jsonl",
+    "labels.csv",
+    "qrels.txt",
+    "train_tasks.jsonl",
+    "context.md",
+]
 BASE = {"employees.csv": EMPLOYEES_CSV, "qrels.txt": QRELS, **VALID}
 
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "120")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "120")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def write_dir(root: Path, files: dict[str, bytes]) -> Path:
@@ -94,7 +114,9 @@ def check_consistent(dataset: Dataset) -> None:
     assert all(a.strip() and a.isprintable() and a not in reserved_aspect_names() for a in dataset.aspects)
     assert any(e.aspects for e in dataset.employees)
     for e in dataset.employees:
-        assert set(e.aspects) <= set(dataset.aspects) and all(isinstance(t, str) and t.strip() for t in e.aspects.values())
+        assert set(e.aspects) <= set(dataset.aspects) and all(
+            isinstance(t, str) and t.strip() for t in e.aspects.values()
+        )
     assert len(dataset.hash) == 16
     json.dumps(dataset.stats())
     for text in dataset.concat_texts().values():
@@ -112,20 +134,50 @@ def fuzz(files: dict[str, bytes]) -> Dataset | None:
 # Mostly plausible values (so that many examples get past the syntax checks and exercise the
 # cross-file checks and the Dataset itself), sometimes anything.
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 plausible_ids = st.sampled_from(["e1", "e2", "3", 3, "e4", "t1", "t2", "t3", "s1", "s2"])
-odd_ids = st.one_of(st.sampled_from(["", " ", "e 1", "e\u2028", "e\x00", "#", True, 2.5]), st.integers(-3, 5), st.text(max_size=6), json_values)
+odd_ids = st.one_of(
+    st.sampled_from(["", " ", "e 1", "e\u2028", "e\x00", "#", True, 2.5]),
+    st.integers(-3, 5),
+    st.text(max_size=6),
+    json_values,
+)
 ids = st.one_of(plausible_ids, plausible_ids, plausible_ids, odd_ids)
 plain_texts = st.text(max_size=40)
-texts = st.one_of(plain_texts, plain_texts, plain_texts, st.none(), st.just(""), st.integers(), st.lists(st.text(max_size=5), max_size=2), st.just("a \ud800 b"))
-aspect_names = st.one_of(st.sampled_from(["role", "experience", "goals", "behavior"]), st.sampled_from(["", " ", "id", "a/b", "x\x00y", "concat", "\n"]), st.text(max_size=8))
+texts = st.one_of(
+    plain_texts,
+    plain_texts,
+    plain_texts,
+    st.none(),
+    st.just(""),
+    st.integers(),
+    st.lists(st.text(max_size=5), max_size=2),
+    st.just("a \ud800 b"),
+)
+aspect_names = st.one_of(
+    st.sampled_from(["role", "experience", "goals", "behavior"]),
+    st.sampled_from(["", " ", "id", "a/b", "x\x00y", "concat", "\n"]),
+    st.text(max_size=8),
+)
 
 
 @st.composite
 def employee_line(draw: st.DrawFn) -> str:
-    obj = {"id": draw(ids), "aspects": draw(st.dictionaries(aspect_names, texts, max_size=4) if draw(st.integers(0, 5)) else json_values)}
+    obj = {
+        "id": draw(ids),
+        "aspects": draw(
+            st.dictionaries(aspect_names, texts, max_size=4) if draw(st.integers(0, 5)) else json_values
+        ),
+    }
     if draw(st.integers(0, 5)) == 0:
-        obj = draw(st.dictionaries(st.sampled_from(["id", "aspects", "name", ""]), json_values, max_size=3)) | obj
+        obj = (
+            draw(st.dictionaries(st.sampled_from(["id", "aspects", "name", ""]), json_values, max_size=3))
+            | obj
+        )
     if draw(st.integers(0, 7)) == 0:
         del obj[draw(st.sampled_from(["id", "aspects"]))]
     return dumps(obj, draw(st.booleans()))
@@ -149,8 +201,17 @@ def dumps(obj: object, ascii_only: bool) -> str:
 def jsonl(line: st.SearchStrategy[str], valid: str) -> st.SearchStrategy[bytes]:
     """The valid file with generated lines inserted (some of them junk, blank or cut short),
     lines joined with \\n or \\r\\n, sometimes without the valid lines at all."""
-    junk = st.one_of(st.text(max_size=20), st.just(""), st.just("   "), json_values.map(json.dumps), st.just("{"), st.just('{"id": "e1"'))
-    generated = st.lists(st.integers(0, 9).flatmap(lambda k: junk if k == 0 else line), min_size=1, max_size=5)
+    junk = st.one_of(
+        st.text(max_size=20),
+        st.just(""),
+        st.just("   "),
+        json_values.map(json.dumps),
+        st.just("{"),
+        st.just('{"id": "e1"'),
+    )
+    generated = st.lists(
+        st.integers(0, 9).flatmap(lambda k: junk if k == 0 else line), min_size=1, max_size=5
+    )
 
     def build(parts: tuple[list[str], bool, int, str, bool]) -> bytes:
         new, keep_valid, at, sep, final = parts
@@ -159,18 +220,35 @@ def jsonl(line: st.SearchStrategy[str], valid: str) -> st.SearchStrategy[bytes]:
         lines = base[:at] + new + base[at:]
         return (sep.join(lines) + (sep if final else "")).encode("utf-8", "surrogatepass")
 
-    return st.tuples(generated, st.integers(0, 4).map(bool), st.integers(0, 5), st.sampled_from(["\n", "\r\n"]), st.booleans()).map(build)
+    return st.tuples(
+        generated,
+        st.integers(0, 4).map(bool),
+        st.integers(0, 5),
+        st.sampled_from(["\n", "\r\n"]),
+        st.booleans(),
+    ).map(build)
 
 
-CSV_PIECES = st.sampled_from(['"', ",", "\n", "\r", " ", "ab", "e1", "e2", "t1", "t2", "1", "0", "2", "-1", "x"])
+CSV_PIECES = st.sampled_from(
+    ['"', ",", "\n", "\r", " ", "ab", "e1", "e2", "t1", "t2", "1", "0", "2", "-1", "x"]
+)
 
 
 @st.composite
 def csv_text(draw: st.DrawFn, header: list[str], plausible: list[list[str]]) -> bytes:
     """A CSV whose fields use random quoting: quoted, unquoted, half-quoted, with stray quotes."""
-    head = header if draw(st.integers(0, 4)) else draw(st.lists(st.sampled_from([*header, "", "id", "x"]), max_size=4))
+    head = (
+        header
+        if draw(st.integers(0, 4))
+        else draw(st.lists(st.sampled_from([*header, "", "id", "x"]), max_size=4))
+    )
     cell = st.one_of(st.lists(CSV_PIECES, max_size=4).map("".join), st.text(max_size=6))
-    row = st.one_of(st.sampled_from(plausible), st.sampled_from(plausible), st.lists(cell, min_size=len(head), max_size=len(head)), st.lists(cell, max_size=len(head) + 1))
+    row = st.one_of(
+        st.sampled_from(plausible),
+        st.sampled_from(plausible),
+        st.lists(cell, min_size=len(head), max_size=len(head)),
+        st.lists(cell, max_size=len(head) + 1),
+    )
     rows = [head, *draw(st.lists(row, min_size=1, max_size=5))]
     out = []
     for fields in rows:
@@ -180,7 +258,9 @@ def csv_text(draw: st.DrawFn, header: list[str], plausible: list[list[str]]) -> 
             if style == 0:
                 cells.append(value)  # raw: stray quotes, commas and newlines break the row
             elif style == 1:
-                cells.append('"' + value.replace('"', '""') + '"') if any(c in value for c in '",\r\n') else cells.append(value)
+                cells.append('"' + value.replace('"', '""') + '"') if any(
+                    c in value for c in '",\r\n'
+                ) else cells.append(value)
             elif style == 2:
                 cells.append('"' + value)  # an unclosed quote
             else:
@@ -190,12 +270,39 @@ def csv_text(draw: st.DrawFn, header: list[str], plausible: list[list[str]]) -> 
     return (sep.join(out) + draw(st.sampled_from(["", sep]))).encode()
 
 
-EMPLOYEE_ROWS = [["e1", "Plant manager", "kilns"], ["e2", "HR, partner", ""], ["e3", 'a "quoted" role', "x\ny"], ["e1", "dup", "x"], ["", "no id", ""]]
-LABEL_ROWS = [["t1", "e1", "1"], ["t2", "e2", "0"], ["t1", "3", "2"], ["t2", "e1", "x"], ["s1", "e1", "1"], ["t1", "e9", "1"], ["t2", "e1", "-1"], ["t2", "e2", " 3 "]]
-qrels_token = st.one_of(st.sampled_from(["t1", "t2", "s1", "e1", "e2", "3", "0", "1", "2", "-1", "x", "1.5", "+2", "\u0663"]), st.text(max_size=4))
-qrels_line = st.one_of(st.tuples(st.sampled_from(["t1", "t2", "s1", "t9"]), st.sampled_from(["0", "Q0", "x"]), st.sampled_from(["e1", "e2", "3", "e9"]),
-                                 st.sampled_from(["0", "1", "2", "-1", "x", "10"])).map(list), st.lists(qrels_token, max_size=6))
-qrels_text = st.tuples(st.lists(qrels_line.map(" ".join), max_size=6), st.sampled_from(["\n", "\r\n", "\t"])).map(lambda t: (t[1].join(t[0]) + "\n").encode())
+EMPLOYEE_ROWS = [
+    ["e1", "Plant manager", "kilns"],
+    ["e2", "HR, partner", ""],
+    ["e3", 'a "quoted" role', "x\ny"],
+    ["e1", "dup", "x"],
+    ["", "no id", ""],
+]
+LABEL_ROWS = [
+    ["t1", "e1", "1"],
+    ["t2", "e2", "0"],
+    ["t1", "3", "2"],
+    ["t2", "e1", "x"],
+    ["s1", "e1", "1"],
+    ["t1", "e9", "1"],
+    ["t2", "e1", "-1"],
+    ["t2", "e2", " 3 "],
+]
+qrels_token = st.one_of(
+    st.sampled_from(["t1", "t2", "s1", "e1", "e2", "3", "0", "1", "2", "-1", "x", "1.5", "+2", "\u0663"]),
+    st.text(max_size=4),
+)
+qrels_line = st.one_of(
+    st.tuples(
+        st.sampled_from(["t1", "t2", "s1", "t9"]),
+        st.sampled_from(["0", "Q0", "x"]),
+        st.sampled_from(["e1", "e2", "3", "e9"]),
+        st.sampled_from(["0", "1", "2", "-1", "x", "10"]),
+    ).map(list),
+    st.lists(qrels_token, max_size=6),
+)
+qrels_text = st.tuples(
+    st.lists(qrels_line.map(" ".join), max_size=6), st.sampled_from(["\n", "\r\n", "\t"])
+).map(lambda t: (t[1].join(t[0]) + "\n").encode())
 
 
 @st.composite
@@ -218,7 +325,9 @@ def mutated(draw: st.DrawFn, name: str) -> bytes:
     return b"".join(lines[:index] + lines[index + 1 :])
 
 
-def one_file(content: st.SearchStrategy[bytes], names: list[str] = FILES) -> st.SearchStrategy[dict[str, bytes]]:
+def one_file(
+    content: st.SearchStrategy[bytes], names: list[str] = FILES
+) -> st.SearchStrategy[dict[str, bytes]]:
     return st.tuples(st.sampled_from(names), content).map(lambda t: {t[0]: t[1]})
 
 
@@ -246,9 +355,13 @@ def test_mutated_valid_files(files: dict[str, bytes]) -> None:
 
 
 @FUZZ
-@given(st.one_of(jsonl(employee_line(), EMPLOYEES).map(lambda b: {"employees.jsonl": b}),
-                 jsonl(task_line(), TASKS).map(lambda b: {"tasks.jsonl": b}),
-                 jsonl(task_line(), TRAIN).map(lambda b: {"train_tasks.jsonl": b})))
+@given(
+    st.one_of(
+        jsonl(employee_line(), EMPLOYEES).map(lambda b: {"employees.jsonl": b}),
+        jsonl(task_line(), TASKS).map(lambda b: {"tasks.jsonl": b}),
+        jsonl(task_line(), TRAIN).map(lambda b: {"train_tasks.jsonl": b}),
+    )
+)
 @example({"employees.jsonl": b'{"id": "e1", "aspects": {"role": "\\ud800 lone surrogate"}}\n'})
 @example({"tasks.jsonl": b'{"id": "t1", "project": "\\udfff", "task": "x"}\n'})
 @example({"employees.jsonl": b'{"id": "e1", "aspects": {"role": "a", "role": "b"}}\n'})
@@ -259,8 +372,12 @@ def test_random_json_lines(files: dict[str, bytes]) -> None:
 
 
 @FUZZ
-@given(st.one_of(csv_text(["id", "role", "experience"], EMPLOYEE_ROWS).map(lambda b: {"employees.csv": b}),
-                 csv_text(["task_id", "employee_id", "label"], LABEL_ROWS).map(lambda b: {"labels.csv": b})))
+@given(
+    st.one_of(
+        csv_text(["id", "role", "experience"], EMPLOYEE_ROWS).map(lambda b: {"employees.csv": b}),
+        csv_text(["task_id", "employee_id", "label"], LABEL_ROWS).map(lambda b: {"labels.csv": b}),
+    )
+)
 def test_csv_with_random_quoting(files: dict[str, bytes]) -> None:
     fuzz(files)
 
@@ -283,7 +400,10 @@ def test_deeply_nested_json_is_a_data_error(name: str, depth: int) -> None:
 
 def test_lone_surrogate_names_file_and_line() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        root = write_dir(Path(tmp) / "d", {"employees.jsonl": EMPLOYEES.encode() + b'{"id": "e9", "aspects": {"role": "x\\ud83d"}}\n'})
+        root = write_dir(
+            Path(tmp) / "d",
+            {"employees.jsonl": EMPLOYEES.encode() + b'{"id": "e9", "aspects": {"role": "x\\ud83d"}}\n'},
+        )
         with pytest.raises(DataError, match=r"employees.jsonl:4: .*surrogate.*UTF-8"):
             load_custom(root)
 
@@ -298,14 +418,23 @@ def test_huge_fields_load() -> None:
     assert dataset is not None and len(dataset.employees[-1].aspects["role"]) == len(big)
 
 
-@pytest.mark.parametrize(("header", "fragment"), [("id,role,a\tb", "control character"), ("id,role,borda", "name of a view"),
-                                                  ("id,role,concat", "name of a view")])
+@pytest.mark.parametrize(
+    ("header", "fragment"),
+    [
+        ("id,role,a\tb", "control character"),
+        ("id,role,borda", "name of a view"),
+        ("id,role,concat", "name of a view"),
+    ],
+)
 def test_aspect_names_that_would_break_system_and_file_names(header: str, fragment: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = write_dir(Path(tmp) / "d", {"employees.csv": f"{header}\ne1,x,y\ne2,z,w\n3,u,v\n".encode()})
         with pytest.raises(DataError, match=rf"employees.csv:1: .*{fragment}"):
             load_custom(root)
-        root = write_dir(Path(tmp) / "j", {"employees.jsonl": b'{"id": "e1", "aspects": {"role": "a", "weighted_rrf": "b"}}\n'})
+        root = write_dir(
+            Path(tmp) / "j",
+            {"employees.jsonl": b'{"id": "e1", "aspects": {"role": "a", "weighted_rrf": "b"}}\n'},
+        )
         with pytest.raises(DataError, match=r"employees.jsonl:1: .*name of a view"):
             load_custom(root)
 
@@ -316,7 +445,9 @@ def test_run_names_with_spaces_stay_one_trec_field() -> None:
     from bench.metrics.trec import format_run
 
     text = format_run(["t1"], ["e1", "e2"], np.array([[0.5, 0.25]]), "bm25__job title", depth=10)
-    assert [len(line.split()) for line in text.splitlines()] == [6, 6] and text.split()[5] == "bm25__job_title"
+    assert [len(line.split()) for line in text.splitlines()] == [6, 6] and text.split()[
+        5
+    ] == "bm25__job_title"
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -331,8 +462,14 @@ def test_a_directory_in_place_of_a_file(name: str) -> None:
 # ---------------------------------------------------------------- the CLI, a handful of examples
 def validate(root: Path, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "TEAMFORM_OUTPUTS": str(cwd / "outputs"), "HYDRA_FULL_ERROR": "0"}
-    return subprocess.run([sys.executable, "-m", "bench.cli", "data", "validate", "data=custom", f"data.root={root}"],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", "data", "validate", "data=custom", f"data.root={root}"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def check_cli(files: dict[str, bytes]) -> None:
@@ -346,7 +483,9 @@ def check_cli(files: dict[str, bytes]) -> None:
         assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-3000:]
         if isinstance(expected, TeamformError):
             lines = proc.stderr.splitlines()
-            assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-3000:]
+            assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[
+                -3000:
+            ]
             assert " ".join(str(expected).split()) in lines[0]
         else:
             assert proc.returncode == 0, proc.stderr[-3000:]
@@ -354,14 +493,17 @@ def check_cli(files: dict[str, bytes]) -> None:
 
 
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-@given(st.one_of(one_file(st.binary(max_size=120)),
-                 st.sampled_from(FILES).flatmap(lambda name: mutated(name).map(lambda data: {name: data})),
-                 jsonl(employee_line(), EMPLOYEES).map(lambda b: {"employees.jsonl": b}),
-                 csv_text(["task_id", "employee_id", "label"], LABEL_ROWS).map(lambda b: {"labels.csv": b})))
+@given(
+    st.one_of(
+        one_file(st.binary(max_size=120)),
+        st.sampled_from(FILES).flatmap(lambda name: mutated(name).map(lambda data: {name: data})),
+        jsonl(employee_line(), EMPLOYEES).map(lambda b: {"employees.jsonl": b}),
+        csv_text(["task_id", "employee_id", "label"], LABEL_ROWS).map(lambda b: {"labels.csv": b}),
+    )
+)
 @example({"employees.jsonl": b'{"id": "e1", "aspects": {"role": "\\ud800"}}\n'})
 @example({"tasks.jsonl": b'{"id": "t1", "project": ' + b"[" * 100_000 + b"\n"})
 @example({"qrels.txt": b"t1 0 e1 1\n\xff\n"})
 @example({})
 def test_cli_validate_exits_0_or_2_with_one_line(files: dict[str, bytes]) -> None:
     check_cli(files)
-

@@ -16,8 +16,16 @@ from pathlib import Path
 
 import pytest
 
-TINY = ["scale.employees=30", "scale.eval_tasks=6", "scale.train_tasks=12", "scale.judged_pairs=40",
-        "train.max_steps=2", "train.batch_size=4", "synth.n_labels=20", "synth.n_brainstorms=1"]
+TINY = [
+    "scale.employees=30",
+    "scale.eval_tasks=6",
+    "scale.train_tasks=12",
+    "scale.judged_pairs=40",
+    "train.max_steps=2",
+    "train.batch_size=4",
+    "synth.n_labels=20",
+    "synth.n_brainstorms=1",
+]
 
 BROKEN = """# @package _global_
 job:
@@ -36,12 +44,31 @@ def grid(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Com
     extra = tmp / "conf" / "experiment"
     extra.mkdir(parents=True)
     (extra / "broken.yaml").write_text(BROKEN)
-    env = {**os.environ, "TEAMFORM_OUTPUTS": str(tmp / "out"), "TEAMFORM_CACHE": str(tmp / "cache"), "WANDB_MODE": "offline"}
+    env = {
+        **os.environ,
+        "TEAMFORM_OUTPUTS": str(tmp / "out"),
+        "TEAMFORM_CACHE": str(tmp / "cache"),
+        "WANDB_MODE": "offline",
+    }
     env.pop("OPENAI_API_KEY", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.cli", "grid", "profile=quick", "logger=wandb", "hydra/launcher=submitit_local",
-         "hydra.launcher.timeout_min=20", f"hydra.searchpath=[file://{tmp / 'conf'}]", "experiment=baselines,ft_full,broken", *TINY],
-        capture_output=True, text=True, env=env, timeout=1500,
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "grid",
+            "profile=quick",
+            "logger=wandb",
+            "hydra/launcher=submitit_local",
+            "hydra.launcher.timeout_min=20",
+            f"hydra.searchpath=[file://{tmp / 'conf'}]",
+            "experiment=baselines,ft_full,broken",
+            *TINY,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1500,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return Path(proc.stdout.strip().splitlines()[-1]), proc
@@ -79,7 +106,10 @@ def test_report_numbers_match_results_jsonl(grid) -> None:
             continue
         cells = [c.strip().strip("*†‡") for c in match.group(2).split("|")]
         for metric, cell in zip(("ap", "ndcg@1", "ndcg@5", "hit@5", "mrr", "auc"), cells, strict=False):
-            assert float(cell) == pytest.approx(means[match.group(1)][metric], abs=5e-4), (match.group(1), metric)
+            assert float(cell) == pytest.approx(means[match.group(1)][metric], abs=5e-4), (
+                match.group(1),
+                metric,
+            )
             checked += 1
     assert checked >= 6 * 4
 
@@ -99,13 +129,34 @@ def test_a_repeated_grid_reuses_the_cache(grid, tmp_path: Path) -> None:
     results = json.loads((grid_dir / "1" / "results.json").read_text())
     assert results["extras"]["adapter_set"]
     # the adapter set of ft_full was trained in this grid; a second grid reuses it
-    env = {**os.environ, "TEAMFORM_OUTPUTS": str(tmp_path / "out"), "TEAMFORM_CACHE": str(grid_dir.parents[2] / "cache")}
+    env = {
+        **os.environ,
+        "TEAMFORM_OUTPUTS": str(tmp_path / "out"),
+        "TEAMFORM_CACHE": str(grid_dir.parents[2] / "cache"),
+    }
     env.pop("OPENAI_API_KEY", None)
-    proc = subprocess.run([sys.executable, "-m", "bench.cli", "grid", "profile=quick", "logger=none", "experiment=ft_full", *TINY],
-                          capture_output=True, text=True, env=env, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "grid",
+            "profile=quick",
+            "logger=none",
+            "experiment=ft_full",
+            *TINY,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     again = Path(proc.stdout.strip().splitlines()[-1])
     second = json.loads((again / "0" / "results.json").read_text())
     assert second["extras"]["adapter_reused"] is True
     assert second["extras"]["adapter_set"] == results["extras"]["adapter_set"]
-    assert second["systems"]["minilm+lora-global-full/condorcet"]["mean"] == results["systems"]["minilm+lora-global-full/condorcet"]["mean"]
+    assert (
+        second["systems"]["minilm+lora-global-full/condorcet"]["mean"]
+        == results["systems"]["minilm+lora-global-full/condorcet"]["mean"]
+    )

@@ -46,7 +46,9 @@ def test_synthetic_tasks_that_copy_evaluation_tasks_stop_training(tmp_path: Path
     clean, leaky = write_artifact(tmp_path / "clean").path, leaky_artifact(tmp_path / "leaky")
     cfg = config("data=custom", f"data.root={data}", f"train.synth_dir={leaky}")
     dataset = load_dataset(cfg.data)
-    with pytest.raises(ConfigError, match=r"1 synthetic training task\(s\) .* \('s99'\).*job.allow_leakage=true") as caught:
+    with pytest.raises(
+        ConfigError, match=r"1 synthetic training task\(s\) .* \('s99'\).*job.allow_leakage=true"
+    ) as caught:
         artifact_for(cfg, dataset)
     assert "kiln" not in str(caught.value).lower()  # ids, not text
     assert artifact_for(config("data=custom", f"data.root={data}", f"train.synth_dir={clean}"), dataset).tasks
@@ -57,16 +59,22 @@ def test_synthetic_tasks_that_copy_evaluation_tasks_stop_training(tmp_path: Path
 def test_near_copies_count_by_the_synthesis_threshold(tmp_path: Path, data: Path) -> None:
     path = write_artifact(tmp_path / "a").path
     with (path / "tasks.jsonl").open("a") as handle:
-        handle.write(json.dumps({"id": "s98", "project": "Kiln line", "task": "Stop the kiln cracks now"}) + "\n")
+        handle.write(
+            json.dumps({"id": "s98", "project": "Kiln line", "task": "Stop the kiln cracks now"}) + "\n"
+        )
     artifact = load_artifact(path)
     dataset = load_dataset(config("data=custom", f"data.root={data}").data)
     with pytest.raises(ConfigError, match="'s98'"):
         check_synthetic_leakage(config("synth.leakage_threshold=0.7"), dataset, artifact)
-    check_synthetic_leakage(config("synth.leakage_threshold=0.95"), dataset, artifact)  # not a near copy at 0.95
+    check_synthetic_leakage(
+        config("synth.leakage_threshold=0.95"), dataset, artifact
+    )  # not a near copy at 0.95
 
 
 def test_seed_task_leakage_is_checked_before_the_grid_starts(data: Path) -> None:
-    (data / "train_tasks.jsonl").write_text(json.dumps({"id": "s1", "project": "Kiln line", "task": "Stop the kiln cracks."}) + "\n")
+    (data / "train_tasks.jsonl").write_text(
+        json.dumps({"id": "s1", "project": "Kiln line", "task": "Stop the kiln cracks."}) + "\n"
+    )
     with pytest.raises(ConfigError, match="seed task.*job.allow_leakage=true"):
         check_before_start(config("data=custom", f"data.root={data}"))
     check_before_start(config("data=custom", f"data.root={data}", "job.allow_leakage=true"))
@@ -74,11 +82,20 @@ def test_seed_task_leakage_is_checked_before_the_grid_starts(data: Path) -> None
 
 @pytest.mark.parametrize("kind", ["synthetic", "seed"])
 def test_grid_refuses_to_start_with_one_line(tmp_path: Path, data: Path, kind: str) -> None:
-    args = ["grid", "profile=quick", "experiment=ft_labels", "data=custom", f"data.root={data}", "logger=none"]
+    args = [
+        "grid",
+        "profile=quick",
+        "experiment=ft_labels",
+        "data=custom",
+        f"data.root={data}",
+        "logger=none",
+    ]
     if kind == "synthetic":
         args.append(f"train.synth_dir={leaky_artifact(tmp_path / 'leaky')}")
     else:
-        (data / "train_tasks.jsonl").write_text(json.dumps({"id": "s1", "project": "Kiln line", "task": "Stop the kiln cracks"}) + "\n")
+        (data / "train_tasks.jsonl").write_text(
+            json.dumps({"id": "s1", "project": "Kiln line", "task": "Stop the kiln cracks"}) + "\n"
+        )
     proc = teamform(args, env_for(tmp_path), tmp_path)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-3000:]
@@ -87,7 +104,16 @@ def test_grid_refuses_to_start_with_one_line(tmp_path: Path, data: Path, kind: s
 
 
 def test_teamform_train_refuses_a_leaky_synth_dir(tmp_path: Path, data: Path) -> None:
-    proc = teamform(["train", "data=custom", f"data.root={data}", f"train.synth_dir={leaky_artifact(tmp_path / 'leaky')}",
-                     "logger=none"], env_for(tmp_path), tmp_path)
+    proc = teamform(
+        [
+            "train",
+            "data=custom",
+            f"data.root={data}",
+            f"train.synth_dir={leaky_artifact(tmp_path / 'leaky')}",
+            "logger=none",
+        ],
+        env_for(tmp_path),
+        tmp_path,
+    )
     assert proc.returncode == 2 and "'s99'" in proc.stderr and "job.allow_leakage=true" in proc.stderr
     assert not (tmp_path / "cache" / "adapters").exists()

@@ -37,7 +37,9 @@ def test_bm25_by_hand() -> None:
     oak = [0.0, eps * (k1 + 1) / (1 + norm[1]), eps * (k1 + 1) / (1 + norm[2])]
     expected = np.array([[kiln_d0 + 0, oak[1], oak[2]]])  # query "kiln oak"
     expected_twice = np.array([[0.0, 2 * oak[1], 2 * oak[2]]])  # query "oak Oak": counted twice
-    np.testing.assert_allclose(BM25Scorer().score(["kiln oak", "oak Oak"], docs), np.vstack([expected, expected_twice]), rtol=1e-12)
+    np.testing.assert_allclose(
+        BM25Scorer().score(["kiln oak", "oak Oak"], docs), np.vstack([expected, expected_twice]), rtol=1e-12
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -68,7 +70,9 @@ def test_tfidf_equals_sklearn_cosine(docs: list[str], queries: list[str]) -> Non
     except ValueError:  # no document has a 2+ character word
         assert (ours == 0).all()
         return
-    np.testing.assert_allclose(ours, cosine_similarity(vectorizer.transform(queries), d), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        ours, cosine_similarity(vectorizer.transform(queries), d), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_registry() -> None:

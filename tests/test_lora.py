@@ -15,8 +15,16 @@ def bert() -> torch.nn.Module:
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
-    return BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                                intermediate_size=32, max_position_embeddings=32))
+    return BertModel(
+        BertConfig(
+            vocab_size=50,
+            hidden_size=16,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=32,
+        )
+    )
 
 
 def test_all_linear_adapts_every_layer_but_the_pooler(bert: torch.nn.Module) -> None:
@@ -49,7 +57,9 @@ def test_scaling_dora_and_rslora(bert: torch.nn.Module) -> None:
 
 def test_explicit_targets_and_bad_values(bert: torch.nn.Module) -> None:
     model = apply_lora(bert, LoraSettings(r=2, alpha=2, target_modules=["query", "value"]))
-    adapted = {n.split(".")[-4] for n, _ in model.named_parameters() if "lora_A" in n}  # ...query.lora_A.default.weight
+    adapted = {
+        n.split(".")[-4] for n, _ in model.named_parameters() if "lora_A" in n
+    }  # ...query.lora_A.default.weight
     assert adapted == {"query", "value"}
     with pytest.raises(ConfigError, match="target_modules"):
         apply_lora(torch.nn.Linear(2, 2), LoraSettings(target_modules="linear"))

@@ -13,6 +13,7 @@ from models.losses import InfoNCELoss, false_negative_mask
 
 def reference_infonce(q, d_pos, d_neg, tau, masked=None):
     """Eq. 3 written as a loop over queries: -log e^{s+/tau} / (e^{s+/tau} + sum_n e^{s_n/tau})."""
+
     def cos(a, b):
         return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
 
@@ -33,10 +34,14 @@ def test_hand_computed_two_queries() -> None:
     # Orthogonal unit vectors: cos(q_i, d_i) = 1, cos(q_i, d_j) = 0 -> -log(e^10 / (e^10 + 1)).
     q = torch.eye(2, dtype=torch.float64)
     expected = -math.log(math.exp(10) / (math.exp(10) + math.exp(0)))
-    assert InfoNCELoss(temperature=0.1).compute_loss_from_embeddings(q, q).item() == pytest.approx(expected, rel=1e-6)
+    assert InfoNCELoss(temperature=0.1).compute_loss_from_embeddings(q, q).item() == pytest.approx(
+        expected, rel=1e-6
+    )
     # temperature 1: -log(e / (e + 1))
     expected_t1 = -math.log(math.e / (math.e + 1))
-    assert InfoNCELoss(temperature=1.0).compute_loss_from_embeddings(q, q).item() == pytest.approx(expected_t1, rel=1e-6)
+    assert InfoNCELoss(temperature=1.0).compute_loss_from_embeddings(q, q).item() == pytest.approx(
+        expected_t1, rel=1e-6
+    )
 
 
 def test_explicit_negative_hand_computed() -> None:
@@ -84,7 +89,9 @@ def test_false_negatives_are_masked() -> None:
         torch.tensor(q), torch.tensor(d_pos), torch.tensor(d_neg), tasks, docs, negs
     )
     assert loss.item() == pytest.approx(reference_infonce(q, d_pos, d_neg, 0.1, expected), rel=1e-9)
-    unmasked = InfoNCELoss(temperature=0.1).compute_loss_from_embeddings(torch.tensor(q), torch.tensor(d_pos), torch.tensor(d_neg))
+    unmasked = InfoNCELoss(temperature=0.1).compute_loss_from_embeddings(
+        torch.tensor(q), torch.tensor(d_pos), torch.tensor(d_neg)
+    )
     assert unmasked.item() > loss.item()  # masking removes terms from the denominators
 
 

@@ -94,8 +94,13 @@ def test_tasks_without_relevant_items_score_zero_and_auc_nan():
 def test_parse_metric_names_and_errors():
     assert parse_metric("ndcg@5") == (METRICS["ndcg"], 5)
     assert parse_metric("ap") == (METRICS["ap"], None)
-    for bad, fragment in [("ndcg", "needs a cutoff"), ("ap@5", "takes no cutoff"),
-                          ("hit@0", "invalid cutoff"), ("hit@x", "invalid cutoff"), ("map", "unknown metric")]:
+    for bad, fragment in [
+        ("ndcg", "needs a cutoff"),
+        ("ap@5", "takes no cutoff"),
+        ("hit@0", "invalid cutoff"),
+        ("hit@x", "invalid cutoff"),
+        ("map", "unknown metric"),
+    ]:
         with pytest.raises(ConfigError, match=fragment):
             parse_metric(bad)
 
@@ -115,8 +120,10 @@ def test_array_core_matches_dict_entry_point():
     grades = np.array([[1, 0, np.nan, 2], [np.nan, 1, 0, np.nan]])
     ids = ["a", "b", "c", "d"]
     values = evaluate_arrays(scores, grades, ["ap", "ndcg@3"], item_ids=ids)
-    qrels = {t: {ids[i]: int(grades[r, i]) for i in range(4) if not np.isnan(grades[r, i])}
-             for r, t in enumerate(["t0", "t1"])}
+    qrels = {
+        t: {ids[i]: int(grades[r, i]) for i in range(4) if not np.isnan(grades[r, i])}
+        for r, t in enumerate(["t0", "t1"])
+    }
     per_task = evaluate(Run(["t0", "t1"], ids, scores), qrels, ["ap", "ndcg@3"])
     assert values["ap"].tolist() == [per_task["t0"]["ap"], per_task["t1"]["ap"]]
     assert values["ap"][0] == pytest.approx((1 / 2) / 2)  # c (unjudged, id > a) ranks first
@@ -166,8 +173,10 @@ def _reference(ranking, judgments, name):
     if key == "recall":
         return sum(g > 0 for g in rel[:k]) / n_rel if n_rel else 0.0
     if key == "ndcg":
+
         def dcg(grades):
             return sum((2 ** max(g, 0) - 1) / math.log2(i + 1) for i, g in enumerate(grades[:k], start=1))
+
         ideal = dcg(sorted(judgments.values(), reverse=True))
         return dcg(rel) / ideal if ideal > 0 else 0.0
     if key == "auc":
@@ -240,8 +249,10 @@ def test_vectorised_over_many_tasks_equals_pytrec_eval(scale):
     scores = 0.5 + scale * np.round(rng.normal(size=(n_tasks, n_items)), 4)
     scores[rng.random(scores.shape) < 0.2] = np.nan
     run = Run([f"t{t}" for t in range(n_tasks)], ids, scores)
-    qrels = {f"t{t}": {ids[i]: int(rng.integers(0, 3)) for i in rng.choice(n_items, 40, replace=False)}
-             for t in range(n_tasks)}
+    qrels = {
+        f"t{t}": {ids[i]: int(rng.integers(0, 3)) for i in rng.choice(n_items, 40, replace=False)}
+        for t in range(n_tasks)
+    }
     expected = pytrec_eval.RelevanceEvaluator(
         {t: {i: 2**g - 1 for i, g in j.items()} for t, j in qrels.items()}, set(TREC_NAMES.values())
     ).evaluate(run.to_dict())

@@ -79,7 +79,9 @@ def test_sampler_steps_epochs_and_resume_position() -> None:
 
 def test_sampler_splits_the_global_batch_across_processes() -> None:
     parts = [list(StepBatchSampler(n=9, batch_size=2, seed=1, rank=r, world_size=2)) for r in range(2)]
-    assert len(parts[0]) == len(parts[1]) == 2  # 4 + 4 + 1 pairs: a last global batch under 2 pairs is dropped
+    assert (
+        len(parts[0]) == len(parts[1]) == 2
+    )  # 4 + 4 + 1 pairs: a last global batch under 2 pairs is dropped
     for b0, b1 in zip(*parts, strict=True):
         assert not {i for i, _ in b0} & {i for i, _ in b1}
     single = list(StepBatchSampler(n=9, batch_size=4, seed=1))
@@ -102,8 +104,18 @@ def artifact(tmp_path: Path):
     [("curriculum", [1, 1, 2, 2, 3, 3, 4, 4]), ("reverse", [4, 4, 3, 3, 2, 2, 1, 1]), ("fixed", [2] * 8)],
 )
 def test_each_batch_carries_the_scheduled_level(artifact, schedule: str, expected: list[int]) -> None:
-    dm = PairDataModule(artifact, tiny_dataset(), _fake_tokenize, mix="curriculums", schedule=schedule, level=2,
-                        batch_size=2, max_steps=8, dev_fraction=0.0, label_negatives=False)
+    dm = PairDataModule(
+        artifact,
+        tiny_dataset(),
+        _fake_tokenize,
+        mix="curriculums",
+        schedule=schedule,
+        level=2,
+        batch_size=2,
+        max_steps=8,
+        dev_fraction=0.0,
+        label_negatives=False,
+    )
     assert dm.total_steps() == 8
     sampler = dm.sampler()
     dataset = PairDataset(dm.pairs, schedule, dm.total_steps(), 2, 0, 0)
@@ -123,8 +135,16 @@ def test_each_batch_carries_the_scheduled_level(artifact, schedule: str, expecte
 
 
 def test_label_negatives_and_keys_in_a_batch(artifact) -> None:
-    dm = PairDataModule(artifact, tiny_dataset(), _fake_tokenize, mix="labels", schedule="none",
-                        batch_size=4, dev_fraction=0.0, max_label_negatives=1)
+    dm = PairDataModule(
+        artifact,
+        tiny_dataset(),
+        _fake_tokenize,
+        mix="labels",
+        schedule="none",
+        batch_size=4,
+        dev_fraction=0.0,
+        max_label_negatives=1,
+    )
     dataset = PairDataset(dm.pairs, "none", dm.total_steps(), None, 1, 0)
     example = dataset[(0, 0)]
     pair = dm.pairs.pairs[0]

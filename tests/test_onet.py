@@ -511,20 +511,36 @@ def test_simulated_backend_writes_onet_curriculums_and_negatives_from_real_profi
     from data_synth.simulated_excerpts import sentences, soc_closeness
 
     backend = SimulatedBackend(onet)
-    assert all(backend.cannot_serve(stage) is None for stage in ("projects", "tasks", "curriculum", "label", "negatives"))
+    assert all(
+        backend.cannot_serve(stage) is None
+        for stage in ("projects", "tasks", "curriculum", "label", "negatives")
+    )
     aspects = tuple(onet.aspects)
     by_id = {e.id: e.aspects for e in onet.employees}
     for task in onet.train_tasks[:20]:
         payload = {"project": task.project, "task": task.task, "aspects": list(aspects)}
-        ideal = asyncio.run(backend.ask(LLMRequest("curriculum", [], profile_schema(aspects), payload))).parsed.model_dump(by_alias=True)
+        ideal = asyncio.run(
+            backend.ask(LLMRequest("curriculum", [], profile_schema(aspects), payload))
+        ).parsed.model_dump(by_alias=True)
         grades = onet.truth.relevance[task.id]
         owners = [e for e, g in grades.items() if g == max(grades.values())]
         # most of the role sentences come from one owner's real profile
         role = sentences(ideal["role"])
         assert max(sum(s in by_id[o].get("role", "") for s in role) for o in owners) >= len(role) - 1
-        negatives = asyncio.run(backend.ask(LLMRequest("negatives", [], negatives_schema(aspects), payload))).parsed
-        hardest, easiest = negatives.most_similar.model_dump(by_alias=True), negatives.least_similar.model_dump(by_alias=True)
-        source = {lvl: next(e for e, a in by_id.items() if set(sentences(p["role"])) <= set(sentences(a.get("role", ""))))
-                  for lvl, p in ((4, hardest), (1, easiest))}
+        negatives = asyncio.run(
+            backend.ask(LLMRequest("negatives", [], negatives_schema(aspects), payload))
+        ).parsed
+        hardest, easiest = (
+            negatives.most_similar.model_dump(by_alias=True),
+            negatives.least_similar.model_dump(by_alias=True),
+        )
+        source = {
+            lvl: next(
+                e for e, a in by_id.items() if set(sentences(p["role"])) <= set(sentences(a.get("role", "")))
+            )
+            for lvl, p in ((4, hardest), (1, easiest))
+        }
         assert all(grades.get(e, 0) == 0 for e in source.values())  # negatives are never relevant
-        assert max(soc_closeness(o, source[4]) for o in owners) >= max(soc_closeness(o, source[1]) for o in owners)
+        assert max(soc_closeness(o, source[4]) for o in owners) >= max(
+            soc_closeness(o, source[1]) for o in owners
+        )

@@ -55,7 +55,12 @@ class EmbeddingsHandler(BaseHTTPRequestHandler):
                 embedding = vector.tolist()
             data.append({"object": "embedding", "index": i, "embedding": embedding})
         random.Random(len(server.bodies)).shuffle(data)  # the API does not promise order
-        reply = {"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+        reply = {
+            "object": "list",
+            "data": data,
+            "model": body["model"],
+            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        }
         raw = json.dumps(reply).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -147,7 +152,9 @@ def test_unreachable_endpoint_is_unavailable_after_the_retries(monkeypatch: pyte
     with pytest.raises(SystemUnavailable) as caught:
         emb.encode_documents(["welder", "nurse"])
     reason = str(caught.value)
-    assert reason.startswith(f"openai-small unavailable: connection to {url} failed after 3 retries (APIConnectionError: ")
+    assert reason.startswith(
+        f"openai-small unavailable: connection to {url} failed after 3 retries (APIConnectionError: "
+    )
     assert "0 of 2 new texts" in reason and "\n" not in reason and KEY not in reason
     assert emb.retries == 3 and waits == [0.0, 0.0, 0.0] and emb.requests == 0
 
@@ -158,7 +165,9 @@ def test_transient_statuses_are_retried(status: int) -> None:
     with FlakyEmbeddingsServer(script=[status, status]) as server:
         emb = flaky(server, batch_size=2)
         vectors = emb.encode_documents(texts)
-    assert server.requests == 2 + 2 and emb.retries == 2 and emb.requests == 2  # 2 failures, then both batches
+    assert (
+        server.requests == 2 + 2 and emb.retries == 2 and emb.requests == 2
+    )  # 2 failures, then both batches
     np.testing.assert_allclose(vectors, unit(texts), rtol=1e-6)
 
 
@@ -176,7 +185,9 @@ def test_429_twice_then_200_and_500_then_200() -> None:
 def test_persistent_5xx_is_unavailable_after_max_retries() -> None:
     with FlakyEmbeddingsServer(script=[502] * 10) as server:
         emb = flaky(server, max_retries=2)
-        with pytest.raises(SystemUnavailable, match=r"answered HTTP 502 after 2 retries \(InternalServerError"):
+        with pytest.raises(
+            SystemUnavailable, match=r"answered HTTP 502 after 2 retries \(InternalServerError"
+        ):
             emb.encode_documents(["welder"])
     assert server.requests == 3 and emb.retries == 2
 
@@ -188,14 +199,19 @@ def test_refused_key_and_unknown_model_are_not_retried() -> None:
             wrong.encode_documents(["welder"])
         assert server.requests == 1 and wrong.retries == 0
     reason = str(caught.value)
-    assert reason == f"openai-small unavailable: {server.base_url} refused the API key (HTTP 401 AuthenticationError); check OPENAI_API_KEY"
+    assert reason == (
+        f"openai-small unavailable: {server.base_url} refused the API key (HTTP 401 AuthenticationError); "
+        "check OPENAI_API_KEY"
+    )
     assert "sk-wrong" not in reason
     with FlakyEmbeddingsServer(script=[403]) as server:
         with pytest.raises(SystemUnavailable, match="refused the API key \\(HTTP 403"):
             flaky(server).encode_documents(["welder"])
         assert server.requests == 1
     with FlakyEmbeddingsServer(models=["another-model"]) as server:
-        with pytest.raises(SystemUnavailable, match="does not know model 'text-embedding-3-large' \\(HTTP 404\\)"):
+        with pytest.raises(
+            SystemUnavailable, match="does not know model 'text-embedding-3-large' \\(HTTP 404\\)"
+        ):
             flaky(server, name="openai-large").encode_documents(["welder"])
         assert server.requests == 1
     with FlakyEmbeddingsServer(script=[400]) as server:
@@ -207,7 +223,9 @@ def test_refused_key_and_unknown_model_are_not_retried() -> None:
 def test_missing_key_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with FlakyEmbeddingsServer() as server:
-        with pytest.raises(SystemUnavailable, match="openai-small unavailable: no API key; set OPENAI_API_KEY"):
+        with pytest.raises(
+            SystemUnavailable, match="openai-small unavailable: no API key; set OPENAI_API_KEY"
+        ):
             flaky(server, api_key=None).encode_documents(["welder"])
     assert server.requests == 0
 
@@ -251,7 +269,9 @@ def test_a_failed_run_keeps_its_batches_and_a_rerun_pays_only_the_rest(tmp_path:
     texts = [f"employee profile {i}" for i in range(6)]
     cache = tmp_path / "embeddings"
     with FlakyEmbeddingsServer(fail_texts=[texts[4]]) as server:  # the third batch keeps failing
-        with pytest.raises(SystemUnavailable, match="4 of 6 new texts embedded and cached, a rerun fetches only the rest"):
+        with pytest.raises(
+            SystemUnavailable, match="4 of 6 new texts embedded and cached, a rerun fetches only the rest"
+        ):
             flaky(server, batch_size=2, max_retries=1, cache_dir=cache).encode_documents(texts)
         assert server.texts == texts[:4] and server.requests == 2 + 2  # two batches, then 1 try + 1 retry
 
@@ -284,9 +304,16 @@ def test_fingerprint_is_stable_and_holds_no_key(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     first = OpenAIEmbedder(base_url="http://127.0.0.1:1234/v1", api_key="sk-first-key-0001")
     second = OpenAIEmbedder(base_url="http://127.0.0.1:1234/v1/", api_key="sk-second-key-0002")
-    assert first.fingerprint == second.fingerprint == f"openai-small-{content_key('text-embedding-3-small', None, '127.0.0.1:1234')}"
+    assert (
+        first.fingerprint
+        == second.fingerprint
+        == f"openai-small-{content_key('text-embedding-3-small', None, '127.0.0.1:1234')}"
+    )
     assert "key" not in first.fingerprint and "sk-" not in str(first.settings())
-    assert OpenAIEmbedder().fingerprint == f"openai-small-{content_key('text-embedding-3-small', None, 'api.openai.com')}"
+    assert (
+        OpenAIEmbedder().fingerprint
+        == f"openai-small-{content_key('text-embedding-3-small', None, 'api.openai.com')}"
+    )
     others = {
         OpenAIEmbedder(base_url="http://127.0.0.1:1235/v1").fingerprint,
         OpenAIEmbedder(base_url="http://127.0.0.1:1234/v1", dimensions=64).fingerprint,
@@ -294,7 +321,9 @@ def test_fingerprint_is_stable_and_holds_no_key(monkeypatch: pytest.MonkeyPatch)
     }
     assert first.fingerprint not in others and len(others) == 3
     hidden = OpenAIEmbedder(base_url="https://user:secret@example.org/v1?token=abc")
-    assert hidden.url == "https://example.org/v1" and hidden.settings()["base_url"] == "https://example.org/v1"
+    assert (
+        hidden.url == "https://example.org/v1" and hidden.settings()["base_url"] == "https://example.org/v1"
+    )
 
 
 def test_bad_retry_settings_are_config_errors() -> None:

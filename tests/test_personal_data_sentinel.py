@@ -25,17 +25,38 @@ from tests.train_fixtures import tiny_dataset, write_artifact
 pytestmark = pytest.mark.slow
 
 SENTINEL = "Qxzvy-PERSONAL-Sentinel"
-TRAIN = ["train=quick", "train.max_steps=4", "train.batch_size=4", "train.num_threads=1", "train.checkpoint_every_n_steps=2"]
-EXTRA_TASKS = [Task("t3", "Glaze lab", "Audit the recipes of the reactive glazes"), Task("t4", "Sawmill", "Train operators on band saw safety"),
-               Task("t5", "Fixtures fair", "Plan the stand at the bathroom trade fair")]
-EXTRA_LABELS = {"t3": {"glaze0": 1, "glaze1": 2, "saw1": 0}, "t4": {"saw0": 1, "saw2": 1, "kiln1": 0}, "t5": {"sales0": 2, "sales2": 1, "glaze2": 0}}
+TRAIN = [
+    "train=quick",
+    "train.max_steps=4",
+    "train.batch_size=4",
+    "train.num_threads=1",
+    "train.checkpoint_every_n_steps=2",
+]
+EXTRA_TASKS = [
+    Task("t3", "Glaze lab", "Audit the recipes of the reactive glazes"),
+    Task("t4", "Sawmill", "Train operators on band saw safety"),
+    Task("t5", "Fixtures fair", "Plan the stand at the bathroom trade fair"),
+]
+EXTRA_LABELS = {
+    "t3": {"glaze0": 1, "glaze1": 2, "saw1": 0},
+    "t4": {"saw0": 1, "saw2": 1, "kiln1": 0},
+    "t5": {"sales0": 2, "sales2": 1, "glaze2": 0},
+}
 
 
 def sentinel_dataset(root: Path) -> Path:
     """The training fixtures' enterprise with the sentinel in every aspect text, in the custom format."""
     base = tiny_dataset()
-    employees = [Employee(e.id, {a: f"{t}; {SENTINEL} {e.id}" for a, t in e.aspects.items()}) for e in base.employees]
-    dataset = Dataset("custom", employees, base.tasks + EXTRA_TASKS, {**base.qrels, **EXTRA_LABELS}, aspects=list(base.aspects))
+    employees = [
+        Employee(e.id, {a: f"{t}; {SENTINEL} {e.id}" for a, t in e.aspects.items()}) for e in base.employees
+    ]
+    dataset = Dataset(
+        "custom",
+        employees,
+        base.tasks + EXTRA_TASKS,
+        {**base.qrels, **EXTRA_LABELS},
+        aspects=list(base.aspects),
+    )
     return export_custom(dataset, root)
 
 
@@ -50,7 +71,9 @@ def test_employee_text_stays_out_unless_opted_in(tmp_path: Path) -> None:
     work, home = tmp_path / "work", tmp_path / "home"
     work.mkdir()
     home.mkdir()
-    env = env_for(work, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"))
+    env = env_for(
+        work, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache")
+    )
     custom = ["data=custom", f"data.root={data}", *tiny_model_args(bert)]
     logs: list[str] = []
 
@@ -62,14 +85,28 @@ def test_employee_text_stays_out_unless_opted_in(tmp_path: Path) -> None:
 
     run_dir = run("eval", *custom, "eval.encoders=[bm25,tfidf,base]", "logger=wandb")
     run("train", *custom, f"train.synth_dir={synth}", *TRAIN, "logger=wandb")
-    grid = run("grid", "profile=quick", "experiment=baselines,ft_labels", *custom, f"train.synth_dir={synth}", *TRAIN, "logger=wandb")
+    grid = run(
+        "grid",
+        "profile=quick",
+        "experiment=baselines,ft_labels",
+        *custom,
+        f"train.synth_dir={synth}",
+        *TRAIN,
+        "logger=wandb",
+    )
     run("report", str(grid))
     run("report", str(run_dir))
     old_umask = os.umask(0o022)  # files would be world-readable without explicit modes
     try:
         with LoopbackOpenAI() as api:
-            synth_dir = run("synth", "llm=openai", "synth=quick", *custom, "llm.progress=false",
-                            extra_env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": api.base_url})
+            synth_dir = run(
+                "synth",
+                "llm=openai",
+                "synth=quick",
+                *custom,
+                "llm.progress=false",
+                extra_env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": api.base_url},
+            )
             prompts = [m["content"] for body in api.chat.bodies for m in body.get("messages", [])]
     finally:
         os.umask(old_umask)

@@ -14,7 +14,9 @@ from models import prepack as packing
 from models.encoder import Encoder
 from models.lora import LoraSettings, apply_lora
 
-pytestmark = pytest.mark.skipif(not packing.available(), reason="this PyTorch build has no oneDNN linear kernels")
+pytestmark = pytest.mark.skipif(
+    not packing.available(), reason="this PyTorch build has no oneDNN linear kernels"
+)
 
 TEXTS = [
     "welder",
@@ -41,7 +43,9 @@ def test_packed_minilm_gives_the_same_vectors(minilm_dir: Path, eager_vectors: n
     # 6 layers x (query, key, value, attention output, intermediate, output) + the pooler; the
     # intermediate GELU of each layer rides on its GEMM
     assert handle is not None and len(handle.linears) == 6 * 6 + 1 and handle.fused_activations == 6
-    assert all(type(layer.intermediate.intermediate_act_fn) is nn.Identity for layer in enc._model.encoder.layer)
+    assert all(
+        type(layer.intermediate.intermediate_act_fn) is nn.Identity for layer in enc._model.encoder.layer
+    )
     np.testing.assert_allclose(vectors, eager_vectors, atol=1e-5, rtol=0)
     assert not np.array_equal(vectors, eager_vectors)  # it did take the other kernels
 
@@ -62,7 +66,9 @@ def test_model_access_undoes_the_packing_exactly(minilm_dir: Path) -> None:
         torch.testing.assert_close(model(**batch).last_hidden_state, before, atol=0, rtol=0)
 
 
-def test_lora_training_after_encoding_and_its_dev_encoding(minilm_dir: Path, eager_vectors: np.ndarray) -> None:
+def test_lora_training_after_encoding_and_its_dev_encoding(
+    minilm_dir: Path, eager_vectors: np.ndarray
+) -> None:
     enc = Encoder(str(minilm_dir), max_doc_length=128, device="cpu")
     enc.encode_documents(TEXTS)  # packs
     enc.model = apply_lora(enc.model, LoraSettings(r=4, alpha=8, dropout=0.0))
@@ -78,7 +84,9 @@ def test_lora_training_after_encoding_and_its_dev_encoding(minilm_dir: Path, eag
 
 def test_prepack_true_says_why_it_cannot(minilm_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     enc = Encoder(str(minilm_dir), max_doc_length=128, device="cpu", dtype="bfloat16", prepack=True)
-    with pytest.raises(ConfigError, match=r"model.prepack=true: prepacking is for fp32 on a CPU.*model.prepack=null"):
+    with pytest.raises(
+        ConfigError, match=r"model.prepack=true: prepacking is for fp32 on a CPU.*model.prepack=null"
+    ):
         enc.encode_documents(TEXTS[:1])
     monkeypatch.setattr(packing, "available", lambda: False)
     auto = Encoder(str(minilm_dir), max_doc_length=128, device="cpu")
@@ -99,7 +107,9 @@ def test_packed_decoder_gives_the_same_vectors(smollm2_gguf: Path) -> None:
     kwargs = dict(pooling="mean", padding_side="left", max_doc_length=64, device="cpu")
     packed = Encoder(str(smollm2_gguf), **kwargs)
     vectors = packed.encode_documents(TEXTS)
-    assert packed._prepacked is not None and packed._prepacked.fused_activations == 0  # SiLU gate: linears only
+    assert (
+        packed._prepacked is not None and packed._prepacked.fused_activations == 0
+    )  # SiLU gate: linears only
     eager = Encoder(str(smollm2_gguf), prepack=False, **kwargs).encode_documents(TEXTS)
     np.testing.assert_allclose(vectors, eager, atol=1e-5, rtol=0)
 
@@ -115,9 +125,14 @@ class Block(nn.Module):
         return self.intermediate_act_fn(self.dense(x))
 
 
-@pytest.mark.parametrize(("activation", "fused"), [
-    (nn.GELU(), True), (nn.GELU(approximate="tanh"), False), (nn.ReLU(), False),
-])
+@pytest.mark.parametrize(
+    ("activation", "fused"),
+    [
+        (nn.GELU(), True),
+        (nn.GELU(approximate="tanh"), False),
+        (nn.ReLU(), False),
+    ],
+)
 def test_only_an_exact_gelu_is_fused(activation: nn.Module, fused: bool) -> None:
     torch.manual_seed(0)
     block = Block(activation).requires_grad_(False)

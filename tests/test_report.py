@@ -25,29 +25,82 @@ def make_grid(root: Path) -> Path:
     rng = np.random.default_rng(0)
     base = rng.uniform(0.1, 0.3, size=30)
     jobs = [
-        {"job": "0", "experiment": "baselines", "status": "ok", "dir": "0", "overrides": ["experiment=baselines"]},
-        {"job": "1", "experiment": "ft_full", "status": "ok", "dir": "1", "overrides": ["experiment=ft_full"]},
-        {"job": "2", "experiment": "broken", "status": "failed", "dir": "2", "reason": "ConfigError: unknown encoder 'nope'"},
-        {"job": "3", "experiment": "eureka", "status": "skipped", "dir": "3", "reason": "Eureka needs a real LLM backend"},
+        {
+            "job": "0",
+            "experiment": "baselines",
+            "status": "ok",
+            "dir": "0",
+            "overrides": ["experiment=baselines"],
+        },
+        {
+            "job": "1",
+            "experiment": "ft_full",
+            "status": "ok",
+            "dir": "1",
+            "overrides": ["experiment=ft_full"],
+        },
+        {
+            "job": "2",
+            "experiment": "broken",
+            "status": "failed",
+            "dir": "2",
+            "reason": "ConfigError: unknown encoder 'nope'",
+        },
+        {
+            "job": "3",
+            "experiment": "eureka",
+            "status": "skipped",
+            "dir": "3",
+            "reason": "Eureka needs a real LLM backend",
+        },
     ]
     results = {
-        "0": {"study": {"label": "baseline", "baseline": True, "tables": {"rq1": ["concat"], "rq3": ["*"]}},
-              "systems": {"bm25/concat": system(base), "minilm/concat": system(base + 0.01), "minilm/condorcet": system(base - 0.05)}},
-        "1": {"study": {"label": "LoRA global", "tables": {"rq1": ["condorcet"]}},
-              "systems": {"minilm+lora/condorcet": system(base + 0.2), "minilm+lora/concat": system(base + 0.1)},
-              "extras": {"train_curve": [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}]}},
-        "3": {"study": {"label": "eureka", "section": "rq4", "tables": {"rq4": ["condorcet"]}}, "systems": {}},
+        "0": {
+            "study": {"label": "baseline", "baseline": True, "tables": {"rq1": ["concat"], "rq3": ["*"]}},
+            "systems": {
+                "bm25/concat": system(base),
+                "minilm/concat": system(base + 0.01),
+                "minilm/condorcet": system(base - 0.05),
+            },
+        },
+        "1": {
+            "study": {"label": "LoRA global", "tables": {"rq1": ["condorcet"]}},
+            "systems": {
+                "minilm+lora/condorcet": system(base + 0.2),
+                "minilm+lora/concat": system(base + 0.1),
+            },
+            "extras": {"train_curve": [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}]},
+        },
+        "3": {
+            "study": {"label": "eureka", "section": "rq4", "tables": {"rq4": ["condorcet"]}},
+            "systems": {},
+        },
     }
     for job in jobs:
         (root / job["dir"]).mkdir(parents=True)
         if job["dir"] in results:
             (root / job["dir"] / "results.json").write_text(json.dumps(results[job["dir"]]))
-    (root / "grid.json").write_text(json.dumps({"provenance": {"code_version": "0.1.0+gabc", "dataset": "demo", "dataset_hash": "ff00", "profile": "quick"}, "jobs": jobs}))
+    (root / "grid.json").write_text(
+        json.dumps(
+            {
+                "provenance": {
+                    "code_version": "0.1.0+gabc",
+                    "dataset": "demo",
+                    "dataset_hash": "ff00",
+                    "profile": "quick",
+                },
+                "jobs": jobs,
+            }
+        )
+    )
     return root
 
 
 def test_markdown_table_bold_best_and_delta() -> None:
-    rows = [Row("a", {"ap": 0.5}, delta=0.25), Row("b", {"ap": 0.4}, marks={"ap": MARK_T}, is_reference=True, delta=0.0)]
+    rows = [
+        Row("a", {"ap": 0.5}, delta=0.25),
+        Row("b", {"ap": 0.4}, marks={"ap": MARK_T}, is_reference=True, delta=0.0),
+    ]
     text = markdown_table(rows, ["ap"], "ap")
     assert "| a | **0.500** | +25.0% |" in text
     assert f"| b (ref.) | 0.400{MARK_T} | +0.0% |" in text
@@ -63,7 +116,9 @@ def test_report_tables_marks_failures_and_csv(tmp_path: Path) -> None:
     line = next(row for row in rq1.splitlines() if "minilm+lora/condorcet" in row)
     assert line.count("**") == 2 * len(METRICS)
     assert MARK_T in line and MARK_R in line
-    expected = (np.mean(np.random.default_rng(0).uniform(0.1, 0.3, size=30)) + 0.2) / (np.mean(np.random.default_rng(0).uniform(0.1, 0.3, size=30)) + 0.01) - 1
+    expected = (np.mean(np.random.default_rng(0).uniform(0.1, 0.3, size=30)) + 0.2) / (
+        np.mean(np.random.default_rng(0).uniform(0.1, 0.3, size=30)) + 0.01
+    ) - 1
     assert f"{expected:+.1%}" in line
     ref_line = next(row for row in rq1.splitlines() if "minilm/concat (ref.)" in row)
     assert MARK_T not in ref_line
@@ -80,12 +135,19 @@ def test_report_tables_marks_failures_and_csv(tmp_path: Path) -> None:
 
 def test_report_command_rerenders_without_recomputing(tmp_path: Path) -> None:
     grid = make_grid(tmp_path / "grid")
-    proc = subprocess.run([sys.executable, "-m", "bench.cli", "report", str(grid)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "report", str(grid)], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == str(grid)
     assert (grid / "REPORT.md").exists()
 
 
 def test_report_of_a_missing_directory_is_one_line(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "bench.cli", "report", str(tmp_path / "nope")], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "report", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1

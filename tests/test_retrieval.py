@@ -30,7 +30,9 @@ def test_score_matrix_full_and_top_k() -> None:
     rng = np.random.default_rng(1)
     docs = rng.standard_normal((50, 8)).astype(np.float32) * 3  # not unit: the index normalises
     queries = rng.standard_normal((7, 8)).astype(np.float32)
-    cos = (queries / np.linalg.norm(queries, axis=1, keepdims=True)) @ (docs / np.linalg.norm(docs, axis=1, keepdims=True)).T
+    cos = (queries / np.linalg.norm(queries, axis=1, keepdims=True)) @ (
+        docs / np.linalg.norm(docs, axis=1, keepdims=True)
+    ).T
     full = score_matrix(queries, docs)
     assert full.dtype == np.float32 and not np.isnan(full).any()
     np.testing.assert_allclose(full, cos, atol=1e-5)
@@ -42,7 +44,14 @@ def test_score_matrix_full_and_top_k() -> None:
     np.testing.assert_allclose(top[kept], cos[kept], atol=1e-5)
 
 
-@pytest.mark.parametrize("spec", [IndexSpec(kind="hnsw"), IndexSpec(kind="hnsw", hnsw_m=16, ef_search=64), IndexSpec(kind="ivf", ivf_nlist=32, ivf_nprobe=16)])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        IndexSpec(kind="hnsw"),
+        IndexSpec(kind="hnsw", hnsw_m=16, ef_search=64),
+        IndexSpec(kind="ivf", ivf_nlist=32, ivf_nprobe=16),
+    ],
+)
 def test_approximate_index_recall(spec: IndexSpec) -> None:
     rng = np.random.default_rng(2)
     docs, queries = unit(rng, 4000, 32), unit(rng, 100, 32)
@@ -54,7 +63,9 @@ def test_approximate_index_recall(spec: IndexSpec) -> None:
 
 def test_keep_top_k_sets_the_rest_to_nan() -> None:
     scores = np.array([[0.1, 0.9, 0.5, 0.9], [np.nan, 0.2, 0.3, 0.1]])
-    np.testing.assert_array_equal(np.isfinite(keep_top_k(scores, 2)), [[False, True, False, True], [False, True, True, False]])
+    np.testing.assert_array_equal(
+        np.isfinite(keep_top_k(scores, 2)), [[False, True, False, True], [False, True, True, False]]
+    )
     np.testing.assert_array_equal(keep_top_k(scores, None), scores.astype(np.float32))
 
 
@@ -137,9 +148,15 @@ def test_aspect_choice_and_top_k() -> None:
 def test_lexical_systems() -> None:
     data = tiny_dataset()
     result = score_systems(data, BM25Scorer())
-    expected = BM25Scorer().score([t.query for t in data.tasks], ["kiln operator", "oak veneer buyer", "welder"])
+    expected = BM25Scorer().score(
+        [t.query for t in data.tasks], ["kiln operator", "oak veneer buyer", "welder"]
+    )
     np.testing.assert_allclose(result.per_aspect[0][:, [0, 1, 3]], expected.astype(np.float32))
-    assert np.isnan(result.per_aspect[0][:, 2]).all() and result.concat_truncated == 0 and result.scorer == "bm25"
+    assert (
+        np.isnan(result.per_aspect[0][:, 2]).all()
+        and result.concat_truncated == 0
+        and result.scorer == "bm25"
+    )
     top = score_systems(data, BM25Scorer(), index=IndexSpec(top_k=2))
     assert (np.isfinite(top.per_aspect[0]).sum(axis=1) == 2).all()
 

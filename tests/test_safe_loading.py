@@ -22,8 +22,13 @@ import yaml
 from bench.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
-NEEDS_REMOTE_CODE = {"gte_qwen2_1_5b_instruct", "stella_en_400m_v5"}  # their model cards load with trust_remote_code
-SOURCES = [p for d in ("bench", "models", "data_synth", "reports", "aggregators") for p in (ROOT / d).rglob("*.py")]
+NEEDS_REMOTE_CODE = {
+    "gte_qwen2_1_5b_instruct",
+    "stella_en_400m_v5",
+}  # their model cards load with trust_remote_code
+SOURCES = [
+    p for d in ("bench", "models", "data_synth", "reports", "aggregators") for p in (ROOT / d).rglob("*.py")
+]
 
 
 class Boom:
@@ -37,7 +42,9 @@ class Boom:
 
 
 def test_trust_remote_code_only_where_the_model_card_needs_it() -> None:
-    presets = {p.stem: yaml.safe_load(p.read_text()) for p in sorted((ROOT / "conf" / "model").glob("*.yaml"))}
+    presets = {
+        p.stem: yaml.safe_load(p.read_text()) for p in sorted((ROOT / "conf" / "model").glob("*.yaml"))
+    }
     assert NEEDS_REMOTE_CODE <= set(presets) and len(presets) > len(NEEDS_REMOTE_CODE)
     for name, preset in presets.items():
         assert preset.get("trust_remote_code") is (name in NEEDS_REMOTE_CODE), name
@@ -47,7 +54,8 @@ def test_trust_remote_code_only_where_the_model_card_needs_it() -> None:
 
 
 def test_no_pickle_in_the_code() -> None:
-    """Grep: no pickle / joblib / dill loads, np.load only with allow_pickle=False, torch.load only weights_only=True."""
+    """Grep: no pickle / joblib / dill loads, np.load only with allow_pickle=False, torch.load only
+    weights_only=True."""
     assert len(SOURCES) > 50
     for path in SOURCES:
         text = path.read_text()
@@ -87,13 +95,25 @@ def test_adapters_load_from_safetensors_only(tmp_path: Path) -> None:
 
     def tiny() -> torch.nn.Module:
         torch.manual_seed(0)
-        return BertModel(BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32))
+        return BertModel(
+            BertConfig(
+                vocab_size=64,
+                hidden_size=16,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                intermediate_size=32,
+            )
+        )
 
-    peft = get_peft_model(tiny(), LoraConfig(r=2, lora_alpha=4, target_modules=["query", "value"], init_lora_weights=False))
+    peft = get_peft_model(
+        tiny(), LoraConfig(r=2, lora_alpha=4, target_modules=["query", "value"], init_lora_weights=False)
+    )
     peft.save_pretrained(tmp_path / "ok", safe_serialization=True)
     merged = attach_adapter(tiny(), str(tmp_path / "ok"), merge=True)  # the real thing loads
     base = tiny()
-    assert not torch.equal(merged.encoder.layer[0].attention.self.query.weight, base.encoder.layer[0].attention.self.query.weight)
+    assert not torch.equal(
+        merged.encoder.layer[0].attention.self.query.weight, base.encoder.layer[0].attention.self.query.weight
+    )
 
     evil = tmp_path / "evil"
     evil.mkdir()
@@ -105,7 +125,9 @@ def test_adapters_load_from_safetensors_only(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def test_a_model_that_needs_remote_code_is_refused_and_its_code_never_runs(tmp_path: Path, minilm_dir: Path) -> None:
+def test_a_model_that_needs_remote_code_is_refused_and_its_code_never_runs(
+    tmp_path: Path, minilm_dir: Path
+) -> None:
     from transformers import AutoTokenizer
 
     from models.encoder import Encoder
@@ -115,15 +137,34 @@ def test_a_model_that_needs_remote_code_is_refused_and_its_code_never_runs(tmp_p
     AutoTokenizer.from_pretrained(minilm_dir).save_pretrained(model_dir)
     marker = tmp_path / "marker"
     run_marker = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
-    (model_dir / "configuration_evil.py").write_text(run_marker + "from transformers import PretrainedConfig\nclass EvilConfig(PretrainedConfig):\n    model_type = 'evil'\n")
+    (model_dir / "configuration_evil.py").write_text(
+        run_marker
+        + (
+            "from transformers import PretrainedConfig\n"
+            "class EvilConfig(PretrainedConfig):\n    model_type = 'evil'\n"
+        )
+    )
     (model_dir / "modeling_evil.py").write_text(run_marker)
-    (model_dir / "config.json").write_text(json.dumps({
-        "model_type": "evil", "architectures": ["EvilModel"],
-        "auto_map": {"AutoConfig": "configuration_evil.EvilConfig", "AutoModel": "modeling_evil.EvilModel"},
-    }))
+    (model_dir / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "evil",
+                "architectures": ["EvilModel"],
+                "auto_map": {
+                    "AutoConfig": "configuration_evil.EvilConfig",
+                    "AutoModel": "modeling_evil.EvilModel",
+                },
+            }
+        )
+    )
     with pytest.raises(ConfigError, match="model.trust_remote_code=true"):
-        load_model(ModelSource(str(model_dir)), trust_remote_code=False, dtype=__import__("torch").float32,
-                   eager_attention=False, model_kwargs=None)
+        load_model(
+            ModelSource(str(model_dir)),
+            trust_remote_code=False,
+            dtype=__import__("torch").float32,
+            eager_attention=False,
+            model_kwargs=None,
+        )
     encoder = Encoder(str(model_dir), device="cpu")
     with pytest.raises(ConfigError, match="model.trust_remote_code=true"):
         encoder.encode_documents(["role: welder"])

@@ -29,7 +29,13 @@ pytestmark = pytest.mark.slow
 
 OPENAI_SENTINEL = "sk-proj-SENTINEL0openai0key0000000000000000"
 WANDB_SENTINEL = "SENTINEL0wandb0key00000000000000000000ab"
-TRAIN = ["train=quick", "train.max_steps=4", "train.batch_size=4", "train.num_threads=1", "train.checkpoint_every_n_steps=2"]
+TRAIN = [
+    "train=quick",
+    "train.max_steps=4",
+    "train.batch_size=4",
+    "train.num_threads=1",
+    "train.checkpoint_every_n_steps=2",
+]
 
 
 def test_no_secret_in_anything_written(tmp_path: Path) -> None:
@@ -40,15 +46,38 @@ def test_no_secret_in_anything_written(tmp_path: Path) -> None:
     tiny = tiny_model_args(bert)
     outputs: list[str] = []
     with LoopbackOpenAI() as api:
-        env = env_for(work, OPENAI_API_KEY=OPENAI_SENTINEL, WANDB_API_KEY=WANDB_SENTINEL, OPENAI_BASE_URL=api.base_url,
-                      HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"))
+        env = env_for(
+            work,
+            OPENAI_API_KEY=OPENAI_SENTINEL,
+            WANDB_API_KEY=WANDB_SENTINEL,
+            OPENAI_BASE_URL=api.base_url,
+            HOME=str(home),
+            XDG_CONFIG_HOME=str(home / ".config"),
+            XDG_CACHE_HOME=str(home / ".cache"),
+        )
         commands = {
             "synth simulated": ["synth", "synth=quick", *SMALL_DEMO, "llm.progress=false"],
-            "synth openai": ["synth", "llm=openai", "synth=quick", *SMALL_DEMO, "llm.progress=false", "llm.budget_usd=1"],
+            "synth openai": [
+                "synth",
+                "llm=openai",
+                "synth=quick",
+                *SMALL_DEMO,
+                "llm.progress=false",
+                "llm.budget_usd=1",
+            ],
             "train": ["train", "synth=quick", *SMALL_DEMO, *TRAIN, "logger=wandb", *tiny],
             "eval": ["eval", *SMALL_DEMO, "eval.encoders=[bm25,openai-small,base]", "logger=wandb", *tiny],
-            "grid": ["grid", "profile=quick", "experiment=baselines,ft_labels", *SMALL_DEMO, "synth.n_labels=30", *TRAIN,
-                     "logger=wandb", "llm.progress=false", *tiny],
+            "grid": [
+                "grid",
+                "profile=quick",
+                "experiment=baselines,ft_labels",
+                *SMALL_DEMO,
+                "synth.n_labels=30",
+                *TRAIN,
+                "logger=wandb",
+                "llm.progress=false",
+                *tiny,
+            ],
         }
         dirs = {}
         for name, args in commands.items():
@@ -66,7 +95,14 @@ def test_no_secret_in_anything_written(tmp_path: Path) -> None:
 
     written = files_under(work, home, bert)
     names = {p.name for p in written}
-    assert {"config.yaml", "results.json", "REPORT.md", "manifest.json", "metadata.json", "adapter_model.safetensors"} <= names
+    assert {
+        "config.yaml",
+        "results.json",
+        "REPORT.md",
+        "manifest.json",
+        "metadata.json",
+        "adapter_model.safetensors",
+    } <= names
     assert any(p.suffix == ".wandb" for p in written), "no W&B offline run was written"
     assert len(list((work / "cache" / "llm").glob("*/*.json"))) > 0
     for path in written:

@@ -61,13 +61,22 @@ def test_randomisation_is_seeded_and_close_to_exact():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([0.0, 0.25, 0.5, 1.0]), st.sampled_from([0.0, 0.5, 1.0])),
-                min_size=2, max_size=9))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 0.25, 0.5, 1.0]), st.sampled_from([0.0, 0.5, 1.0])),
+        min_size=2,
+        max_size=9,
+    )
+)
 def test_exact_randomisation_equals_scipy_permutation_test(pairs):
     a, b = np.array(pairs).T
     expected = stats.permutation_test(
-        (a, b), lambda x, y, axis: np.mean(x - y, axis=axis), permutation_type="samples",
-        alternative="two-sided", n_resamples=np.inf, vectorized=True,
+        (a, b),
+        lambda x, y, axis: np.mean(x - y, axis=axis),
+        permutation_type="samples",
+        alternative="two-sided",
+        n_resamples=np.inf,
+        vectorized=True,
     ).pvalue
     assert randomisation_test(a, b) == pytest.approx(min(expected, 1.0), abs=1e-12)
 
@@ -89,5 +98,3 @@ def test_bootstrap_interval_matches_scipy_percentile_and_normal_theory():
     assert high - low == pytest.approx(2 * half_width, rel=0.05)
     assert bootstrap_ci(x, seed=0) == (low, high)
     assert bootstrap_ci([math.nan, 0.5, 0.5]) == (0.5, 0.5)
-
-

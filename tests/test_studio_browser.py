@@ -28,8 +28,10 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 HAVE_BROWSER = bool(shutil.which("chromium") and shutil.which("chromedriver"))
 if not HAVE_BROWSER and os.environ.get("TEAMFORM_REQUIRE_BROWSER") == "1":
-    raise RuntimeError("TEAMFORM_REQUIRE_BROWSER=1 but chromium / chromedriver are not on PATH: "
-                       "apt-get install chromium chromium-driver")
+    raise RuntimeError(
+        "TEAMFORM_REQUIRE_BROWSER=1 but chromium / chromedriver are not on PATH: "
+        "apt-get install chromium chromium-driver"
+    )
 pytestmark = pytest.mark.skipif(not HAVE_BROWSER, reason="needs Debian's chromium and chromium-driver")
 TASK_ID = {t.task: t.id for t in TASKS}
 
@@ -38,8 +40,16 @@ TASK_ID = {t.task: t.id for t in TASKS}
 def driver() -> Iterator:
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900",
-                "--disable-extensions", "--no-first-run", "--disable-background-networking"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,900",
+        "--disable-extensions",
+        "--no-first-run",
+        "--disable-background-networking",
+    ):
         options.add_argument(arg)
     browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
     browser.implicitly_wait(0)
@@ -49,7 +59,9 @@ def driver() -> Iterator:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioServer]:
-    app = create_app(studio_dataset(), tmp_path_factory.mktemp("studio-browser"), settings(n_pairs=40), services())
+    app = create_app(
+        studio_dataset(), tmp_path_factory.mktemp("studio-browser"), settings(n_pairs=40), services()
+    )
     with StudioServer(app) as running:
         yield running
 
@@ -76,7 +88,9 @@ def open_annotate(driver, url: str) -> str:
 
 def shown(driver) -> tuple[str, str]:
     """``(task_id, employee_id)`` of the pair on the page."""
-    return TASK_ID[driver.find_element(By.ID, "task-text").text], driver.find_element(By.ID, "employee-id").text
+    return TASK_ID[driver.find_element(By.ID, "task-text").text], driver.find_element(
+        By.ID, "employee-id"
+    ).text
 
 
 def press(driver, key: str) -> str:
@@ -100,7 +114,9 @@ def test_label_ten_pairs_by_keyboard_then_skip_and_undo(driver, server: StudioSe
     for i in range(10):
         pair = shown(driver)
         task = next(t for t in TASKS if t.id == pair[0])
-        assert task.project in by_testid(driver, "task").text and pair[1] in by_testid(driver, "employee").text
+        assert (
+            task.project in by_testid(driver, "task").text and pair[1] in by_testid(driver, "employee").text
+        )
         key = "1" if i % 3 else "0"
         press(driver, key)
         expected[pair] = int(key)

@@ -23,9 +23,16 @@ from tests.studio_fixtures import INPUT_LABELS, SENTINEL, fake_rank_top_k, servi
 # ---- settings ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("overrides", "key"),
-    [({"top_share": 1.5}, "label.top_share"), ({"overlap": -0.1}, "label.overlap"), ({"top_k": 0}, "label.top_k"),
-     ({"grades": [1, 2]}, "label.grades"), ({"grades": [0, 0, 1]}, "label.grades"), ({"grades": [0, 10]}, "label.grades"),
-     ({"annotator": "a b"}, "label.annotator"), ({"port": 70000}, "label.port")],
+    [
+        ({"top_share": 1.5}, "label.top_share"),
+        ({"overlap": -0.1}, "label.overlap"),
+        ({"top_k": 0}, "label.top_k"),
+        ({"grades": [1, 2]}, "label.grades"),
+        ({"grades": [0, 0, 1]}, "label.grades"),
+        ({"grades": [0, 10]}, "label.grades"),
+        ({"annotator": "a b"}, "label.annotator"),
+        ({"port": 70000}, "label.port"),
+    ],
 )
 def test_bad_settings_name_the_key(overrides: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
@@ -43,14 +50,27 @@ def test_config_file_builds_the_settings() -> None:
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.create({"seed": 7, "label": OmegaConf.load(Path(__file__).parents[1] / "conf/label/default.yaml")})
+    cfg = OmegaConf.create(
+        {"seed": 7, "label": OmegaConf.load(Path(__file__).parents[1] / "conf/label/default.yaml")}
+    )
     built = instantiate(cfg.label)
     assert isinstance(built, LabelSettings)
-    assert (built.host, built.port, built.top_share, built.overlap, built.seed, built.grades) == ("127.0.0.1", 0, 0.5, 0.2, 7, None)
+    assert (built.host, built.port, built.top_share, built.overlap, built.seed, built.grades) == (
+        "127.0.0.1",
+        0,
+        0.5,
+        0.2,
+        7,
+        None,
+    )
 
 
 def test_split_lines() -> None:
-    assert split_lines("- Plan the downtime\n\n2. Order bricks\n* Hire\n") == ["Plan the downtime", "Order bricks", "Hire"]
+    assert split_lines("- Plan the downtime\n\n2. Order bricks\n* Hire\n") == [
+        "Plan the downtime",
+        "Order bricks",
+        "Hire",
+    ]
 
 
 # ---- sampling ------------------------------------------------------------------------------
@@ -114,7 +134,9 @@ def test_shared_pairs_go_to_everyone_the_rest_to_one(tmp_path: Path) -> None:
     ann, bob = _walk(studio, "ann"), _walk(studio, "bob")
     assert len(ann) == len(set(ann)) == 20  # ann came first and took every unshared pair
     with studio.store.connect() as conn:
-        shared = {(r[0], r[1]) for r in conn.execute("SELECT task_id, employee_id FROM pairs WHERE shared = 1")}
+        shared = {
+            (r[0], r[1]) for r in conn.execute("SELECT task_id, employee_id FROM pairs WHERE shared = 1")
+        }
     assert set(bob) == shared and len(shared) == 4
 
 
@@ -180,7 +202,11 @@ def test_output_dir_is_a_custom_dataset_with_majority_labels(tmp_path: Path) -> 
     loaded = load_custom(tmp_path)
     sampled = sum(len(r) for r in loaded.qrels.values()) - 3
     assert sampled == 20
-    assert loaded.qrels["t1"]["sales0"] == 1 and loaded.qrels["t1"]["kiln0"] == 1 and loaded.qrels["t4"]["sales1"] == 1
+    assert (
+        loaded.qrels["t1"]["sales0"] == 1
+        and loaded.qrels["t1"]["kiln0"] == 1
+        and loaded.qrels["t4"]["sales1"] == 1
+    )
     with studio.store.connect() as conn:
         pairs = [(r[0], r[1]) for r in conn.execute("SELECT task_id, employee_id FROM pairs")]
     assert all(loaded.qrels[t][e] == 1 for t, e in pairs)  # 2 of 3 said relevant
@@ -235,7 +261,9 @@ def test_label_stats(tmp_path: Path) -> None:
     stats = label_stats(tmp_path, labeller)
     assert stats["pairs"] == 10
     assert stats["annotators"]["ann"] == {"answers": 10, "skips": 0, "undos": 0, "labels": {"1": 10}}
-    assert stats["annotators"]["bob"]["labels"] == {"0": 1, "1": 9} and stats["annotators"]["bob"]["undos"] == 1
+    assert (
+        stats["annotators"]["bob"]["labels"] == {"0": 1, "1": 9} and stats["annotators"]["bob"]["undos"] == 1
+    )
     agreement = stats["agreement"][0]
     assert agreement["annotators"] == ["ann", "bob"] and agreement["shared"] == 10
     assert agreement["agreement"] == pytest.approx(0.9)
@@ -243,6 +271,8 @@ def test_label_stats(tmp_path: Path) -> None:
     assert len(calls[0]) == 10 and all(hasattr(t, "query") and hasattr(e, "aspects") for t, e in calls[0])
     truth = [1] * 9 + [0]  # the tie on bob's changed pair goes to 0
     assert stats["synthetic"]["n"] == 10 and 0 <= stats["synthetic"]["f1"] <= 1
-    assert sum(stats["by_source"]["uniform"].values()) == 10 and stats["by_source"]["uniform"]["0"] == truth.count(0)
+    assert sum(stats["by_source"]["uniform"].values()) == 10 and stats["by_source"]["uniform"][
+        "0"
+    ] == truth.count(0)
     text = render_stats(stats)
     assert "ann vs bob: 10 shared" in text and "f1" in text and SENTINEL not in text

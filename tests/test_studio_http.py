@@ -78,7 +78,9 @@ def test_writes_need_the_csrf_token_and_the_same_origin(server: StudioServer) ->
     pair = client.get("/api/annotate/state").json()["pair"]["id"]
     body = {"pair": pair, "label": 1}
     assert client.post("/api/annotate/answer", json=body).status_code == 403
-    assert client.post("/api/annotate/answer", json=body, headers={"X-CSRF-Token": "stale"}).status_code == 403
+    assert (
+        client.post("/api/annotate/answer", json=body, headers={"X-CSRF-Token": "stale"}).status_code == 403
+    )
     evil = {**csrf, "Origin": "http://evil.example"}
     assert client.post("/api/annotate/answer", json=body, headers=evil).status_code == 403
     cross = {**csrf, "Sec-Fetch-Site": "cross-site"}
@@ -94,7 +96,7 @@ def test_foreign_host_and_large_bodies_are_refused(server: StudioServer) -> None
     big = b'{"text": "' + b"x" * 70_000 + b'"}'
     headers = {**csrf, "Content-Type": "application/json"}
     assert client.post("/api/team/split", content=big, headers=headers).status_code == 413
-    chunks = (big[i:i + 8192] for i in range(0, len(big), 8192))  # no Content-Length: chunked
+    chunks = (big[i : i + 8192] for i in range(0, len(big), 8192))  # no Content-Length: chunked
     assert client.post("/api/team/split", content=chunks, headers=headers).status_code == 413
     assert client.post("/api/team/split", json={"text": "a\nb"}, headers=csrf).json() == {"tasks": ["a", "b"]}
 
@@ -107,10 +109,17 @@ def test_per_annotator_sign_in_form(server: StudioServer) -> None:
     signed = client.post("/login", data={"token": token, "annotator": "dana"})
     assert signed.status_code == 303 and signed.headers["location"] == "/annotate"
     assert client.get("/api/annotate/state").json()["annotator"] == "dana"
-    assert httpx.post(server.base_url + "/login", data={"token": "wrong", "annotator": "eve"}).status_code == 403
-    assert httpx.post(server.base_url + "/login", data={"token": token, "annotator": "<b>"}).status_code == 400
-    cross = httpx.post(server.base_url + "/login", data={"token": token, "annotator": "eve"},
-                       headers={"Origin": "http://evil.example"})
+    assert (
+        httpx.post(server.base_url + "/login", data={"token": "wrong", "annotator": "eve"}).status_code == 403
+    )
+    assert (
+        httpx.post(server.base_url + "/login", data={"token": token, "annotator": "<b>"}).status_code == 400
+    )
+    cross = httpx.post(
+        server.base_url + "/login",
+        data={"token": token, "annotator": "eve"},
+        headers={"Origin": "http://evil.example"},
+    )
     assert cross.status_code == 403
 
 
@@ -123,7 +132,9 @@ def test_graded_scale(tmp_path: Path) -> None:
         pair = client.get("/api/annotate/state").json()["pair"]
         bad = client.post("/api/annotate/answer", json={"pair": pair["id"], "label": 4}, headers=csrf)
         assert bad.status_code == 400
-        client.post("/api/annotate/answer", json={"pair": pair["id"], "label": 3}, headers=csrf).raise_for_status()
+        client.post(
+            "/api/annotate/answer", json={"pair": pair["id"], "label": 3}, headers=csrf
+        ).raise_for_status()
         judge = {"task_id": "t2", "employee_id": "kiln3", "action": "accept"}
         client.post("/api/team/judge", json=judge, headers=csrf).raise_for_status()
     qrels = load_custom(tmp_path).qrels
@@ -141,6 +152,7 @@ def test_two_concurrent_annotators_lose_nothing(tmp_path: Path) -> None:
     answered: dict[str, list[tuple[str, str]]] = {}
     errors: list[BaseException] = []
     with StudioServer(app) as running:
+
         def annotate(name: str) -> None:
             try:
                 client, csrf = _client(running, name)
@@ -150,7 +162,9 @@ def test_two_concurrent_annotators_lose_nothing(tmp_path: Path) -> None:
                     if state["pair"] is None:
                         return
                     pair = state["pair"]
-                    reply = client.post("/api/annotate/answer", json={"pair": pair["id"], "label": 1}, headers=csrf)
+                    reply = client.post(
+                        "/api/annotate/answer", json={"pair": pair["id"], "label": 1}, headers=csrf
+                    )
                     reply.raise_for_status()
                     answered[name].append((pair["task"]["id"], pair["employee"]["id"]))
                     state = reply.json()
@@ -178,22 +192,39 @@ def test_two_concurrent_annotators_lose_nothing(tmp_path: Path) -> None:
 def test_team_builder_records_picks_and_new_tasks(server: StudioServer) -> None:
     client, csrf = _client(server, "lead")
     out = server.app.state.out_dir
-    team = client.post("/api/team/propose", json={"project": "Kiln line", "tasks": ["Stop the cracks after firing",
-                                                  "Order new kiln bricks"]}, headers=csrf).json()
+    team = client.post(
+        "/api/team/propose",
+        json={"project": "Kiln line", "tasks": ["Stop the cracks after firing", "Order new kiln bricks"]},
+        headers=csrf,
+    ).json()
     assert [t["task_id"] for t in team["tasks"]] == ["t1", "studio-t1"]  # known task kept, new one fresh
     assert team["tasks"][0]["picks"][0]["employee"]["id"] == "kiln0"
     assert team["tasks"][0]["picks"][0]["explanation"][0] == ["role", 1, 0.8]
-    again = client.post("/api/team/propose", json={"project": "Kiln line", "tasks": ["Order new kiln bricks"]},
-                        headers=csrf).json()
+    again = client.post(
+        "/api/team/propose", json={"project": "Kiln line", "tasks": ["Order new kiln bricks"]}, headers=csrf
+    ).json()
     assert again["tasks"][0]["task_id"] == "studio-t1"
     judge = "/api/team/judge"
-    client.post(judge, json={"task_id": "studio-t1", "employee_id": "kiln1", "action": "accept"}, headers=csrf)
-    client.post(judge, json={"task_id": "t1", "employee_id": "kiln0", "action": "replace", "replacement": "glaze2"},
-                headers=csrf).raise_for_status()
-    assert client.post(judge, json={"task_id": "t1", "employee_id": "kiln0", "action": "replace"},
-                       headers=csrf).status_code == 400
-    assert client.post(judge, json={"task_id": "t9", "employee_id": "kiln0", "action": "accept"},
-                       headers=csrf).status_code == 400
+    client.post(
+        judge, json={"task_id": "studio-t1", "employee_id": "kiln1", "action": "accept"}, headers=csrf
+    )
+    client.post(
+        judge,
+        json={"task_id": "t1", "employee_id": "kiln0", "action": "replace", "replacement": "glaze2"},
+        headers=csrf,
+    ).raise_for_status()
+    assert (
+        client.post(
+            judge, json={"task_id": "t1", "employee_id": "kiln0", "action": "replace"}, headers=csrf
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            judge, json={"task_id": "t9", "employee_id": "kiln0", "action": "accept"}, headers=csrf
+        ).status_code
+        == 400
+    )
     loaded = load_custom(out)
     assert loaded.task_by_id["studio-t1"].task == "Order new kiln bricks"
     assert loaded.qrels["studio-t1"]["kiln1"] == 1
@@ -213,15 +244,21 @@ from tests.studio_fixtures import SENTINEL, fake_rank_top_k, settings, studio_da
 def boom(project, tasks):
     raise RuntimeError(SENTINEL + " leaked into an error message")
 
-serve(studio_dataset(), {out!r}, settings(annotator="ann"), StudioServices(rank_top_k=fake_rank_top_k, propose_team=boom))
+serve(studio_dataset(), {out!r}, settings(annotator="ann"), \
+StudioServices(rank_top_k=fake_rank_top_k, propose_team=boom))
 """
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serve_prints_the_url_first_and_the_directory_last(tmp_path: Path, stop: signal.Signals) -> None:
     out = tmp_path / "label-out"
-    proc = subprocess.Popen([sys.executable, "-c", SERVE.format(root=str(ROOT), out=str(out))], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE.format(root=str(ROOT), out=str(out))],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         first = proc.stdout.readline()
         url = re.search(r"http://\S+", first).group(0)

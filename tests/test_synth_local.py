@@ -22,12 +22,30 @@ from data_synth.artifact import load_artifact  # noqa: E402
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 CONF = Path(__file__).resolve().parent.parent / "conf"
 TINY = [
-    "data=demo", "scale.employees=40", "scale.eval_tasks=4", "scale.train_tasks=8", "scale.judged_pairs=16",
-    "data.n_projects=4", "synth=quick", "synth.n_brainstorms=1", "synth.projects_per_brainstorm=1",
-    "synth.tasks_per_project=2", "synth.n_labels=2", "synth.eureka_generations=1", "synth.eureka_candidates=1",
-    "synth.eureka_max_dev_pairs=2", "synth.n_abilities=4", "synth.n_curriculums=1", "synth.n_negatives=1",
-    "synth.reply_tokens.curriculum=400", "synth.reply_tokens.negatives=700", "synth.reply_tokens.eureka_review=500",
-    "synth.reply_tokens.label=200", "llm=local", "llm.progress=false", "llm.max_retries=1",
+    "data=demo",
+    "scale.employees=40",
+    "scale.eval_tasks=4",
+    "scale.train_tasks=8",
+    "scale.judged_pairs=16",
+    "data.n_projects=4",
+    "synth=quick",
+    "synth.n_brainstorms=1",
+    "synth.projects_per_brainstorm=1",
+    "synth.tasks_per_project=2",
+    "synth.n_labels=2",
+    "synth.eureka_generations=1",
+    "synth.eureka_candidates=1",
+    "synth.eureka_max_dev_pairs=2",
+    "synth.n_abilities=4",
+    "synth.n_curriculums=1",
+    "synth.n_negatives=1",
+    "synth.reply_tokens.curriculum=400",
+    "synth.reply_tokens.negatives=700",
+    "synth.reply_tokens.eureka_review=500",
+    "synth.reply_tokens.label=200",
+    "llm=local",
+    "llm.progress=false",
+    "llm.max_retries=1",
 ]
 
 
@@ -57,7 +75,10 @@ def test_every_stage_runs_end_to_end_on_smollm2(tmp_path: Path) -> None:
     for row in art.labels:
         assert row["task_id"] in task_ids and row["label"] in (0, 1)
     assert manifest["stages"]["labels"]["count"] + manifest["stages"]["labels"]["unanswered"] == 2
-    assert all(sorted(r["level"] for r in rows) == sorted({r["level"] for r in rows}) for rows in art.negatives.values())
+    assert all(
+        sorted(r["level"] for r in rows) == sorted({r["level"] for r in rows})
+        for rows in art.negatives.values()
+    )
     # a rerun is served from the call cache and the finished artifact
     with build_client(cfg.llm, dataset) as client:
         assert ensure_artifact(cfg, dataset=dataset, client=client) == directory

@@ -27,13 +27,22 @@ from data_synth.schemas import RelevanceLabel, negatives_schema, profile_schema
 from data_synth.settings import SynthConfig
 from data_synth.simulated import SimulatedBackend
 
-SETTINGS = dict(n_brainstorms=4, projects_per_brainstorm=3, tasks_per_project=4, n_labels=120,
-                label_pool_encoder="tfidf", eureka_generations=1, eureka_candidates=1)
+SETTINGS = dict(
+    n_brainstorms=4,
+    projects_per_brainstorm=3,
+    tasks_per_project=4,
+    n_labels=120,
+    label_pool_encoder="tfidf",
+    eureka_generations=1,
+    eureka_candidates=1,
+)
 
 
 @pytest.fixture(scope="module")
 def demo() -> Dataset:
-    return build_demo(seed=3, n_employees=150, n_projects=12, n_eval_tasks=20, n_train_tasks=40, judged_pairs=160)
+    return build_demo(
+        seed=3, n_employees=150, n_projects=12, n_eval_tasks=20, n_train_tasks=40, judged_pairs=160
+    )
 
 
 def make_client(dataset: Dataset, cache: Path, **kwargs) -> LLMClient:
@@ -43,7 +52,9 @@ def make_client(dataset: Dataset, cache: Path, **kwargs) -> LLMClient:
 
 def run_synth(dataset: Dataset, cache: Path, **kwargs) -> tuple[Path, LLMClient]:
     client = make_client(dataset, cache, **{k: v for k, v in kwargs.items() if k in ("budget_usd", "prices")})
-    settings = SynthConfig(**{**SETTINGS, **{k: v for k, v in kwargs.items() if k not in ("budget_usd", "prices")}})
+    settings = SynthConfig(
+        **{**SETTINGS, **{k: v for k, v in kwargs.items() if k not in ("budget_usd", "prices")}}
+    )
     try:
         return synthesise(dataset, client, settings, cache), client
     finally:
@@ -63,7 +74,14 @@ def test_every_stage_but_eureka_writes_the_agreed_format(demo: Dataset, artifact
     manifest = art.manifest
     assert manifest["complete"] is True and manifest["backend"] == "simulated"
     assert manifest["model"] == client.backend.model and manifest["dataset_hash"] == demo.hash
-    assert set(manifest["prompt_versions"]) == {"projects", "tasks", "curriculum", "label_base", "eureka_review", "negatives"}
+    assert set(manifest["prompt_versions"]) == {
+        "projects",
+        "tasks",
+        "curriculum",
+        "label_base",
+        "eureka_review",
+        "negatives",
+    }
     for key in ("calls", "cache_hits", "tokens", "cost_usd", "dropped_leakage", "stages", "created"):
         assert key in manifest
     assert manifest["calls"] == client.usage.calls > 0
@@ -99,7 +117,9 @@ def test_negatives_get_less_similar_with_lower_level(artifact) -> None:
     similarity = {level: [] for level in (1, 2, 3, 4)}
     for task_id, ideal in art.curriculums.items():
         for row in art.negatives[task_id]:
-            similarity[row["level"]].append(token_jaccard(" ".join(ideal.values()), " ".join(row["aspects"].values())))
+            similarity[row["level"]].append(
+                token_jaccard(" ".join(ideal.values()), " ".join(row["aspects"].values()))
+            )
     means = [statistics.mean(similarity[level]) for level in (1, 2, 3, 4)]
     assert means == sorted(means) and len(set(means)) == 4, means
 
@@ -126,7 +146,12 @@ def test_simulated_labels_respect_the_error_rates(demo: Dataset) -> None:
     async def ask_all() -> None:
         for task in [*demo.tasks, *demo.train_tasks]:
             for employee in demo.employee_ids:
-                payload = {"project": task.project, "task": task.task, "employee_id": employee, "prompt_id": "p"}
+                payload = {
+                    "project": task.project,
+                    "task": task.task,
+                    "employee_id": employee,
+                    "prompt_id": "p",
+                }
                 reply = await backend.ask(LLMRequest("label", [], RelevanceLabel, payload))
                 truth.append(demo.truth.relevance.get(task.id, {}).get(employee, 0) > 0)
                 said.append(reply.parsed.label)
@@ -153,25 +178,42 @@ def test_leakage_guard_drops_a_planted_duplicate(demo: Dataset, tmp_path: Path) 
         Task("t_near", "Another project", seed_b.task.replace(".", "") + " today"),  # near copy
     ]
     leaky = dataclasses.replace(demo, tasks=[*demo.tasks, *planted])
-    directory, _ = run_synth(leaky, tmp_path, stages=["projects", "tasks"], n_brainstorms=12,
-                             projects_per_brainstorm=4, tasks_per_project=10)
+    directory, _ = run_synth(
+        leaky,
+        tmp_path,
+        stages=["projects", "tasks"],
+        n_brainstorms=12,
+        projects_per_brainstorm=4,
+        tasks_per_project=10,
+    )
     art = load_artifact(directory)
     texts = {normalise_text(t.task) for t in art.tasks}
     assert normalise_text(seed_a.task) not in texts and normalise_text(seed_b.task) not in texts
     assert art.manifest["dropped_leakage"] == 2
     assert art.manifest["stages"]["tasks"]["dropped_leakage"] == 2
-    clean, _ = run_synth(demo, tmp_path, stages=["projects", "tasks"], n_brainstorms=12,
-                         projects_per_brainstorm=4, tasks_per_project=10)
+    clean, _ = run_synth(
+        demo,
+        tmp_path,
+        stages=["projects", "tasks"],
+        n_brainstorms=12,
+        projects_per_brainstorm=4,
+        tasks_per_project=10,
+    )
     assert len(load_artifact(clean).tasks) == len(art.tasks) + 2
 
 
-def test_budget_stop_writes_a_valid_partial_artifact_and_rerun_completes(demo: Dataset, artifact, tmp_path: Path) -> None:
+def test_budget_stop_writes_a_valid_partial_artifact_and_rerun_completes(
+    demo: Dataset, artifact, tmp_path: Path
+) -> None:
     reference = load_artifact(artifact[0])
     stages = reference.manifest["stages"]
     model = SimulatedBackend(demo, seed=0, label_fpr=0.1, label_fnr=0.2).model
     prices = {model: {"input_per_1m": 1.0, "output_per_1m": 1.0}}
     # enough for projects and tasks and about half of the curriculums ($1 per 1M tokens)
-    stage_costs = [stages[s]["prompt_tokens"] + stages[s]["completion_tokens"] for s in ("projects", "tasks", "curriculums")]
+    stage_costs = [
+        stages[s]["prompt_tokens"] + stages[s]["completion_tokens"]
+        for s in ("projects", "tasks", "curriculums")
+    ]
     budget = (stage_costs[0] + stage_costs[1] + stage_costs[2] / 2) / 1e6
     with pytest.raises(SynthIncomplete, match="larger budget"):
         run_synth(demo, tmp_path, budget_usd=budget, prices=prices)
@@ -194,21 +236,40 @@ def test_budget_stop_writes_a_valid_partial_artifact_and_rerun_completes(demo: D
 
 
 def test_simulated_backend_excerpts_profiles_when_truth_is_relevance_only() -> None:
-    employees = [Employee("15-1252.00", {"role": "Writes software. Tests it; ships it."}),
-                 Employee("15-1251.00", {"role": "Programs computers."}), Employee("29-1141.00", {"role": "Nurses patients."})]
+    employees = [
+        Employee("15-1252.00", {"role": "Writes software. Tests it; ships it."}),
+        Employee("15-1251.00", {"role": "Programs computers."}),
+        Employee("29-1141.00", {"role": "Nurses patients."}),
+    ]
     tasks = [Task("t1", "P", "write the parser")]
-    onet_like = Dataset("onet", employees, tasks, {"t1": {"15-1252.00": 2}}, train_tasks=[Task("s1", "P", "fix it")],
-                        truth=GroundTruth(relevance={"t1": {"15-1252.00": 2}}))
+    onet_like = Dataset(
+        "onet",
+        employees,
+        tasks,
+        {"t1": {"15-1252.00": 2}},
+        train_tasks=[Task("s1", "P", "fix it")],
+        truth=GroundTruth(relevance={"t1": {"15-1252.00": 2}}),
+    )
     backend = SimulatedBackend(onet_like, label_fpr=0.0, label_fnr=0.0)
-    assert backend.excerpts and backend.cannot_serve("curriculum") is None and backend.cannot_serve("negatives") is None
+    assert (
+        backend.excerpts
+        and backend.cannot_serve("curriculum") is None
+        and backend.cannot_serve("negatives") is None
+    )
     payload = {"project": "P", "task": "write the parser", "aspects": ["role"]}
     reply = asyncio.run(backend.ask(LLMRequest("curriculum", [], profile_schema(("role",)), payload)))
     owner_sentences = {"Writes software.", "Tests it;", "ships it."}
     kept = [s for s in owner_sentences if s in reply.parsed.model_dump(by_alias=True)["role"]]
     assert len(kept) >= 2  # ~70% of the owner's sentences (plus, sometimes, one distractor sentence)
-    negatives = asyncio.run(backend.ask(LLMRequest("negatives", [], negatives_schema(("role",)), payload))).parsed
-    assert negatives.most_similar.model_dump(by_alias=True)["role"] == "Programs computers."  # same broad occupation
-    assert negatives.least_similar.model_dump(by_alias=True)["role"] == "Nurses patients."  # another major group
+    negatives = asyncio.run(
+        backend.ask(LLMRequest("negatives", [], negatives_schema(("role",)), payload))
+    ).parsed
+    assert (
+        negatives.most_similar.model_dump(by_alias=True)["role"] == "Programs computers."
+    )  # same broad occupation
+    assert (
+        negatives.least_similar.model_dump(by_alias=True)["role"] == "Nurses patients."
+    )  # another major group
     again = asyncio.run(backend.ask(LLMRequest("curriculum", [], profile_schema(("role",)), payload)))
     assert again.raw == reply.raw  # seeded per request
 
@@ -220,16 +281,26 @@ def test_excerpt_and_soc_levels() -> None:
 
     assert sentences("A b. C d; e!  F") == ["A b.", "C d;", "e!", "F"]
     out = excerpt({"role": "One. Two. Three. Four."}, ["role", "goals"], random.Random(0))
-    assert len(sentences(out["role"])) == 3 and set(sentences(out["role"])) <= {"One.", "Two.", "Three.", "Four."}
+    assert len(sentences(out["role"])) == 3 and set(sentences(out["role"])) <= {
+        "One.",
+        "Two.",
+        "Three.",
+        "Four.",
+    }
     assert out["goals"] == "Not stated."
-    assert [soc_closeness("15-1252.00", b) for b in ("15-1252.01", "15-1251.00", "15-1211.00", "15-2031.00", "29-1141.00", "x")] == [3, 3, 2, 1, 0, 0]
+    assert [
+        soc_closeness("15-1252.00", b)
+        for b in ("15-1252.01", "15-1251.00", "15-1211.00", "15-2031.00", "29-1141.00", "x")
+    ] == [3, 3, 2, 1, 0, 0]
     ids = ["15-1252.00", "15-1251.00", "15-1299.08", "15-2031.00", "29-1141.00"]
     ds = Dataset("onet", [Employee(i, {"role": i}) for i in ids], [], {})
     levels = negative_employees(ds, {"15-1252.00": 2}, "15-1252.00", random.Random(0))
     assert levels == {4: "15-1251.00", 3: "15-1299.08", 2: "15-2031.00", 1: "29-1141.00"}
     # a level without candidates falls back to the nearest easier one
     sparse = Dataset("onet", [Employee(i, {"role": i}) for i in ("15-1252.00", "29-1141.00")], [], {})
-    assert set(negative_employees(sparse, {"15-1252.00": 2}, "15-1252.00", random.Random(0)).values()) == {"29-1141.00"}
+    assert set(negative_employees(sparse, {"15-1252.00": 2}, "15-1252.00", random.Random(0)).values()) == {
+        "29-1141.00"
+    }
     with pytest.raises(ValueError, match="every employee is relevant"):
         negative_employees(sparse, {"15-1252.00": 2, "29-1141.00": 1}, "15-1252.00", random.Random(0))
 
@@ -237,12 +308,23 @@ def test_excerpt_and_soc_levels() -> None:
 def test_simulated_backend_says_which_stage_it_cannot_serve(tmp_path: Path) -> None:
     employees = [Employee("e1", {"role": "welder"}), Employee("e2", {"role": "buyer"})]
     tasks = [Task("t1", "P", "weld the frame")]
-    no_relevance = Dataset("custom", employees, tasks, {"t1": {"e1": 2}}, train_tasks=[Task("s1", "P", "weld it")],
-                           truth=GroundTruth())
+    no_relevance = Dataset(
+        "custom",
+        employees,
+        tasks,
+        {"t1": {"e1": 2}},
+        train_tasks=[Task("s1", "P", "weld it")],
+        truth=GroundTruth(),
+    )
     backend = SimulatedBackend(no_relevance, label_fpr=0.0, label_fnr=0.0)
     assert "cannot serve stage 'label' for data=custom" in backend.cannot_serve("label")
     assert "cannot serve stage 'curriculum'" in backend.cannot_serve("curriculum")
-    request = LLMRequest("curriculum", [], profile_schema(("role",)), {"project": "P", "task": "weld the frame", "aspects": ["role"]})
+    request = LLMRequest(
+        "curriculum",
+        [],
+        profile_schema(("role",)),
+        {"project": "P", "task": "weld the frame", "aspects": ["role"]},
+    )
     with pytest.raises(TeamformError, match="cannot serve stage 'curriculum' for data=custom"):
         asyncio.run(backend.ask(request))
     with pytest.raises(TeamformError, match="nothing for Eureka to optimise"):

@@ -26,8 +26,14 @@ def brute_force(scores: np.ndarray, c: TeamConstraints, employees: list[str]) ->
     n_tasks, n = scores.shape
     caps = [0 if e in c.exclude else (c.capacity or {}).get(e, c.max_tasks_per_person) for e in employees]
     required = [employees.index(e) for e in c.require]
-    options = [[combo for combo in itertools.combinations(range(n), c.per_task)
-                if not any(math.isnan(scores[t, e]) for e in combo)] for t in range(n_tasks)]
+    options = [
+        [
+            combo
+            for combo in itertools.combinations(range(n), c.per_task)
+            if not any(math.isnan(scores[t, e]) for e in combo)
+        ]
+        for t in range(n_tasks)
+    ]
     best = None
     for team in itertools.product(*options):
         load = [0] * n
@@ -41,7 +47,9 @@ def brute_force(scores: np.ndarray, c: TeamConstraints, employees: list[str]) ->
     return best
 
 
-def assert_feasible(picks: list[list[int]], scores: np.ndarray, c: TeamConstraints, employees: list[str]) -> None:
+def assert_feasible(
+    picks: list[list[int]], scores: np.ndarray, c: TeamConstraints, employees: list[str]
+) -> None:
     caps = c.caps(employees)
     load = np.zeros(len(employees), dtype=int)
     for t, row in enumerate(picks):
@@ -59,15 +67,25 @@ def instances(draw, one_to_one: bool = False):
     n = draw(st.integers(1, 7 if one_to_one else 5))
     employees = ids(n)
     # few distinct values: many ties, which is where solvers go wrong
-    values = draw(st.lists(st.sampled_from([0.0, 0.1, 0.5, 0.5, 0.9, -0.3, np.nan]),
-                           min_size=n_tasks * n, max_size=n_tasks * n))
+    values = draw(
+        st.lists(
+            st.sampled_from([0.0, 0.1, 0.5, 0.5, 0.9, -0.3, np.nan]),
+            min_size=n_tasks * n,
+            max_size=n_tasks * n,
+        )
+    )
     scores = np.array(values).reshape(n_tasks, n)  # (n_tasks, n_employees)
     if one_to_one:
         return scores, TeamConstraints(), employees
     subset = st.lists(st.sampled_from(employees), max_size=2, unique=True)
     capacity = draw(st.none() | st.dictionaries(st.sampled_from(employees), st.integers(0, 3), max_size=3))
-    c = TeamConstraints(per_task=draw(st.integers(1, 2)), max_tasks_per_person=draw(st.integers(1, 2)),
-                        capacity=capacity, exclude=draw(subset), require=draw(subset))
+    c = TeamConstraints(
+        per_task=draw(st.integers(1, 2)),
+        max_tasks_per_person=draw(st.integers(1, 2)),
+        capacity=capacity,
+        exclude=draw(subset),
+        require=draw(subset),
+    )
     return scores, c, employees
 
 
@@ -163,8 +181,9 @@ def test_per_task_two_lists_best_first():
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 4), st.integers(1, 6), st.data())
 def test_greedy_is_argmax_per_task_with_ties_to_the_lower_index(n_tasks, n, data):
-    values = data.draw(st.lists(st.sampled_from([0.0, 0.5, 0.5, 1.0, np.nan]), min_size=n_tasks * n,
-                                max_size=n_tasks * n))
+    values = data.draw(
+        st.lists(st.sampled_from([0.0, 0.5, 0.5, 1.0, np.nan]), min_size=n_tasks * n, max_size=n_tasks * n)
+    )
     scores = np.array(values).reshape(n_tasks, n)
     scores[:, -1] = 0.25  # every task has a candidate
     team = assign(scores, ids(n), ids(n_tasks, "t"), solver="greedy")
@@ -196,31 +215,54 @@ def refusal(call) -> str:
 def test_check_counts_refuses_more_seats_than_people_before_any_scores():
     c = TeamConstraints(per_task=2, exclude=[f"e{i}" for i in range(29)])
     message = refusal(lambda: check_counts(5, 36, c, ids(36)))
-    assert message == ("team.per_task=2 needs 10 seats but only 7 people can take tasks (36 employees, "
-                       "29 excluded); lower team.per_task or raise team.max_tasks_per_person")
+    assert message == (
+        "team.per_task=2 needs 10 seats but only 7 people can take tasks (36 employees, "
+        "29 excluded); lower team.per_task or raise team.max_tasks_per_person"
+    )
     # greedy may reuse people, so the same request is fine there
     assert check_counts(5, 36, c, ids(36), solver="greedy").sum() == 7
     assert check_counts(5, 36, TeamConstraints(per_task=2, max_tasks_per_person=2), ids(36)).sum() == 72
 
 
-@pytest.mark.parametrize(("n_tasks", "n", "constraints", "expected"), [
-    (3, 5, TeamConstraints(require=["e1"], exclude=["e1"]), "team.require: e1 is also in team.exclude"),
-    (3, 5, TeamConstraints(require=ids(4)), "team.require names 4 people but the 3 tasks have only 3 seats"),
-    (1, 5, TeamConstraints(exclude=["e999"]), "team.exclude: unknown employee id 'e999'"),
-    (1, 5, TeamConstraints(require=["x", "y"]), "team.require: unknown employee id 'x' (and 1 more)"),
-    (1, 5, TeamConstraints(require=["e2"], capacity={"e2": 0}), "team.require: e2 has capacity 0"),
-    (1, 3, TeamConstraints(per_task=3, exclude=["e0"]), "team.per_task=3 needs 3 different people per task"),
-    (3, 3, TeamConstraints(max_tasks_per_person=2, capacity={"e0": 0, "e1": 0}),
-     "team.per_task=1 needs 3 seats but only 1 person can take tasks, 2 seats in all (3 employees, 0 excluded)"),
-    (0, 3, TeamConstraints(), "the project has no tasks"),
-])
+@pytest.mark.parametrize(
+    ("n_tasks", "n", "constraints", "expected"),
+    [
+        (3, 5, TeamConstraints(require=["e1"], exclude=["e1"]), "team.require: e1 is also in team.exclude"),
+        (
+            3,
+            5,
+            TeamConstraints(require=ids(4)),
+            "team.require names 4 people but the 3 tasks have only 3 seats",
+        ),
+        (1, 5, TeamConstraints(exclude=["e999"]), "team.exclude: unknown employee id 'e999'"),
+        (1, 5, TeamConstraints(require=["x", "y"]), "team.require: unknown employee id 'x' (and 1 more)"),
+        (1, 5, TeamConstraints(require=["e2"], capacity={"e2": 0}), "team.require: e2 has capacity 0"),
+        (
+            1,
+            3,
+            TeamConstraints(per_task=3, exclude=["e0"]),
+            "team.per_task=3 needs 3 different people per task",
+        ),
+        (
+            3,
+            3,
+            TeamConstraints(max_tasks_per_person=2, capacity={"e0": 0, "e1": 0}),
+            (
+                "team.per_task=1 needs 3 seats but only 1 person can take tasks, "
+                "2 seats in all (3 employees, 0 excluded)"
+            ),
+        ),
+        (0, 3, TeamConstraints(), "the project has no tasks"),
+    ],
+)
 def test_check_counts_refusals_name_the_key(n_tasks, n, constraints, expected):
     assert expected in refusal(lambda: check_counts(n_tasks, n, constraints, ids(n)))
 
 
 def test_duplicate_employee_ids_are_refused():
-    assert "employee id 'e1' appears more than once" in refusal(lambda: check_counts(1, 3, TeamConstraints(),
-                                                                                       ["e0", "e1", "e1"]))
+    assert "employee id 'e1' appears more than once" in refusal(
+        lambda: check_counts(1, 3, TeamConstraints(), ["e0", "e1", "e1"])
+    )
 
 
 def test_task_with_too_few_candidates():
@@ -251,7 +293,9 @@ def test_milp_infeasible_names_require_when_it_binds():
 def test_required_person_without_scores():
     scores = np.array([[0.1, np.nan], [0.5, np.nan]])
     c = TeamConstraints(require=["e1"], max_tasks_per_person=2)
-    assert "team.require: e1 is not a candidate for any task" in refusal(lambda: assign(scores, ids(2), ["a", "b"], c))
+    assert "team.require: e1 is not a candidate for any task" in refusal(
+        lambda: assign(scores, ids(2), ["a", "b"], c)
+    )
 
 
 def test_bad_config_values_name_the_key():
@@ -280,7 +324,9 @@ def test_scores_must_match_the_ids():
 
 
 def test_the_team_package_imports_no_framework():
-    code = ("import sys, bench.team.assign, bench.team.explain, bench.team.render, bench.team.project; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'hydra', 'omegaconf', 'lightning'}))")
+    code = (
+        "import sys, bench.team.assign, bench.team.explain, bench.team.render, bench.team.project; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'hydra', 'omegaconf', 'lightning'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -49,25 +49,40 @@ def test_an_index_update_reencodes_only_the_employees_whose_text_changed(tmp_pat
     fresh = CountingEncoder().encode_documents([changed[e] for e in ids])
     expected = (fresh / np.linalg.norm(fresh, axis=1, keepdims=True)) @ (query[0] / np.linalg.norm(query[0]))
     np.testing.assert_allclose(scores[0], expected, atol=1e-5)
-    assert index.scores("role", query, [*ids, "absent"], depth=10)[0, -1] != index.scores("role", query, ids, 10)[0, 0]
+    assert (
+        index.scores("role", query, [*ids, "absent"], depth=10)[0, -1]
+        != index.scores("role", query, ids, 10)[0, 0]
+    )
 
 
 def test_from_grid_takes_the_best_system_by_the_declared_criterion(tmp_path: Path) -> None:
     grid = tmp_path / "grid"
-    rows = [("0", "minilm/condorcet", 0.30), ("0", "bm25/condorcet", 0.90), ("1", "minilm+lora-global-full/borda", 0.41),
-            ("1", "minilm+lora-global-full/weighted_borda", 0.99), ("1", "minilm+lora-global-full/concat", 0.35)]
+    rows = [
+        ("0", "minilm/condorcet", 0.30),
+        ("0", "bm25/condorcet", 0.90),
+        ("1", "minilm+lora-global-full/borda", 0.41),
+        ("1", "minilm+lora-global-full/weighted_borda", 0.99),
+        ("1", "minilm+lora-global-full/concat", 0.35),
+    ]
     for job in ("0", "1"):
         (grid / job).mkdir(parents=True)
         extras = {"adapter_set": "KEY1"} if job == "1" else {}
         (grid / job / "results.json").write_text(json.dumps({"extras": extras}))
-    (grid / "results.jsonl").write_text("".join(json.dumps({"job": j, "system": s, "mean": {"ndcg@5": v}}) + "\n"
-                                                for j, s, v in rows))
+    (grid / "results.jsonl").write_text(
+        "".join(json.dumps({"job": j, "system": s, "mean": {"ndcg@5": v}}) + "\n" for j, s, v in rows)
+    )
     adapters = tmp_path / "cache" / "adapters" / "KEY1"
     (adapters / "global").mkdir(parents=True)
-    (adapters / "metadata.json").write_text(json.dumps({"mode": "global", "complete": True,
-                                                        "adapters": {"global": {"dir": "global"}}}))
-    cfg = OmegaConf.create({"model": {"name": "minilm"}, "paths": {"cache_dir": str(tmp_path / "cache")},
-                            "team": {"criterion": "ndcg@5"}})
+    (adapters / "metadata.json").write_text(
+        json.dumps({"mode": "global", "complete": True, "adapters": {"global": {"dir": "global"}}})
+    )
+    cfg = OmegaConf.create(
+        {
+            "model": {"name": "minilm"},
+            "paths": {"cache_dir": str(tmp_path / "cache")},
+            "team": {"criterion": "ndcg@5"},
+        }
+    )
     system = best_of_grid(cfg, grid)
     # lexical and weighted systems are not candidates: they have no per-aspect index to rank with
     assert system.name == "minilm+lora-global-full/borda" and system.adapters.dir == adapters
@@ -79,8 +94,18 @@ def team_run(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("team")
     bert = make_tiny_bert(tmp / "bert")
     project = tmp / "project.json"
-    project.write_text(json.dumps({"project": "Kiln retrofit", "tasks": [
-        "Plan the kiln downtime", "Negotiate with the burner supplier", "Train the night shift"]}))
+    project.write_text(
+        json.dumps(
+            {
+                "project": "Kiln retrofit",
+                "tasks": [
+                    "Plan the kiln downtime",
+                    "Negotiate with the burner supplier",
+                    "Train the night shift",
+                ],
+            }
+        )
+    )
     args = ["team", *SMALL_DEMO, *tiny_model_args(bert), f"team.project={project}"]
     return tmp, bert, args, teamform(args, env_for(tmp), tmp)
 
@@ -90,12 +115,18 @@ def test_team_writes_team_json_and_team_md(team_run) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = last_line(proc)
     team = json.loads((out / "team.json").read_text())
-    assert team["project"] == "Kiln retrofit" and team["system"] == "tinybert/condorcet" and team["solver"] == "exact"
+    assert (
+        team["project"] == "Kiln retrofit"
+        and team["system"] == "tinybert/condorcet"
+        and team["solver"] == "exact"
+    )
     assert [t["task"] for t in team["tasks"]] == ["p1", "p2", "p3"]
     picked = [a["employee_id"] for t in team["tasks"] for a in t["assigned"]]
     assert len(picked) == 3 == len(set(picked))  # one person per task, each at most one task
     first = team["tasks"][0]["assigned"][0]
-    assert set(first["aspects"]) == {"role", "behavior", "goals", "abilities", "experience"} or first["aspects"]
+    assert (
+        set(first["aspects"]) == {"role", "behavior", "goals", "abilities", "experience"} or first["aspects"]
+    )
     assert all({"rank", "score"} <= set(v) for v in first["aspects"].values())
     assert len(team["tasks"][0]["next"]) == 3
     md = (out / "TEAM.md").read_text()
@@ -114,8 +145,10 @@ def test_greedy_is_the_papers_top_1_per_task(team_run) -> None:
 
 def test_a_request_infeasible_by_counts_is_refused_before_any_model_loads(team_run) -> None:
     tmp, _, args, _ = team_run
-    broken = [a for a in args if not a.startswith("model.name_or_path")] + ["model.name_or_path=/no/such/model",
-                                                                            "team.per_task=1000"]
+    broken = [a for a in args if not a.startswith("model.name_or_path")] + [
+        "model.name_or_path=/no/such/model",
+        "team.per_task=1000",
+    ]
     proc = teamform(broken, env_for(tmp), tmp)
     output = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
     assert proc.returncode == 2 and len(output) <= 3, output
@@ -126,11 +159,16 @@ def test_a_text_project_is_split_one_task_per_line_with_the_simulated_llm(team_r
     tmp, _, args, _ = team_run
     text = tmp / "project.txt"
     text.write_text("Warehouse move\n- Plan the racking layout\n- Move the stock\n- Update the WMS\n")
-    proc = teamform([*[a for a in args if not a.startswith("team.project")], f"team.project={text}"], env_for(tmp), tmp)
+    proc = teamform(
+        [*[a for a in args if not a.startswith("team.project")], f"team.project={text}"], env_for(tmp), tmp
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "llm=simulated cannot read a new project" in proc.stdout
     tasks = json.loads((last_line(proc) / "tasks.json").read_text())
-    assert tasks == {"project": "Warehouse move", "tasks": ["Plan the racking layout", "Move the stock", "Update the WMS"]}
+    assert tasks == {
+        "project": "Warehouse move",
+        "tasks": ["Plan the racking layout", "Move the stock", "Update the WMS"],
+    }
 
 
 def test_the_report_staffs_projects_greedy_and_exact_from_run_files() -> None:

@@ -18,10 +18,12 @@ NAN = np.nan
 EMPLOYEES = ["e0", "e1", "e2", "e3"]
 TASKS = ["t0", "t1"]
 ASPECTS = ["role", "goals"]
-ASPECT_SCORES = np.array([  # (m_aspects, n_tasks, n_employees)
-    [[0.7, 0.9, 0.7, 0.1], [0.3, 0.3, 0.3, 0.3]],  # role
-    [[NAN, 0.2, 0.8, 0.8], [0.5, NAN, -1.0, 0.0]],  # goals
-])
+ASPECT_SCORES = np.array(
+    [  # (m_aspects, n_tasks, n_employees)
+        [[0.7, 0.9, 0.7, 0.1], [0.3, 0.3, 0.3, 0.3]],  # role
+        [[NAN, 0.2, 0.8, 0.8], [0.5, NAN, -1.0, 0.0]],  # goals
+    ]
+)
 FUSED = np.array([[0.6, 0.9, 0.8, 0.2], [0.5, 0.85, 0.1, 0.4]])  # (n_tasks, n_employees)
 
 
@@ -35,8 +37,13 @@ def slow_ranks(row: list[float]) -> list[int]:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(st.sampled_from([0.0, 0.5, 0.5, 1.0, -2.0, NAN]), min_size=5, max_size=5),
-                min_size=1, max_size=3))
+@given(
+    st.lists(
+        st.lists(st.sampled_from([0.0, 0.5, 0.5, 1.0, -2.0, NAN]), min_size=5, max_size=5),
+        min_size=1,
+        max_size=3,
+    )
+)
 def test_ranks_of_matches_a_slow_reference(rows):
     scores = np.array(rows)  # (n_rows, 5)
     assert ranks_of(scores, [0, 1, 2, 3, 4]).tolist() == [slow_ranks(row) for row in rows]
@@ -48,14 +55,26 @@ def test_hand_made_example():
     team = assign(FUSED, EMPLOYEES, TASKS)
     assert team.picks == [[2], [1]]
     t0, t1 = explain_tasks(ASPECT_SCORES, ASPECTS, FUSED, team, TASKS, EMPLOYEES, TeamConstraints())
-    assert t0["assigned"] == [{"employee_id": "e2", "fused_score": 0.8, "rank": 2,  # 0.9 of e1 is higher
-                               "aspects": {"role": {"rank": 3, "score": 0.7},  # e1 0.9, e0 0.7 (earlier)
-                                           "goals": {"rank": 1, "score": 0.8}}}]  # ties e3, earlier
-    assert t1["assigned"][0]["aspects"] == {"role": {"rank": 2, "score": 0.3},  # all 0.3: index order
-                                            "goals": {"rank": None, "score": None}}
-    assert t0["next"] == [{"employee_id": "e1", "fused_score": 0.9, "rank": 1, "assigned_to": "t1"},
-                          {"employee_id": "e0", "fused_score": 0.6, "rank": 3, "assigned_to": None},
-                          {"employee_id": "e3", "fused_score": 0.2, "rank": 4, "assigned_to": None}]
+    assert t0["assigned"] == [
+        {
+            "employee_id": "e2",
+            "fused_score": 0.8,
+            "rank": 2,  # 0.9 of e1 is higher
+            "aspects": {
+                "role": {"rank": 3, "score": 0.7},  # e1 0.9, e0 0.7 (earlier)
+                "goals": {"rank": 1, "score": 0.8},
+            },
+        }
+    ]  # ties e3, earlier
+    assert t1["assigned"][0]["aspects"] == {
+        "role": {"rank": 2, "score": 0.3},  # all 0.3: index order
+        "goals": {"rank": None, "score": None},
+    }
+    assert t0["next"] == [
+        {"employee_id": "e1", "fused_score": 0.9, "rank": 1, "assigned_to": "t1"},
+        {"employee_id": "e0", "fused_score": 0.6, "rank": 3, "assigned_to": None},
+        {"employee_id": "e3", "fused_score": 0.2, "rank": 4, "assigned_to": None},
+    ]
     assert [p["employee_id"] for p in t1["next"]] == ["e0", "e3", "e2"]
     assert t1["next"][2]["assigned_to"] == "t0"
     assert t0["displaced"]["employee_id"] == "e1"
@@ -69,8 +88,12 @@ def test_displaced_by_exclude_has_no_taker_and_next_skips_excluded():
     c = TeamConstraints(exclude=["e0"])
     team = assign(fused, ids5(), ["t0"], c)
     (row,) = explain_tasks(fused[None], ["role"], fused, team, ["t0"], ids5(), c)
-    assert row["displaced"] == {"employee_id": "e0", "fused_score": 0.9, "taken_by": None,
-                                "reason": "in team.exclude"}
+    assert row["displaced"] == {
+        "employee_id": "e0",
+        "fused_score": 0.9,
+        "taken_by": None,
+        "reason": "in team.exclude",
+    }
     assert [p["employee_id"] for p in row["next"]] == ["e2", "e3", "e4"]
     assert [p["rank"] for p in row["next"]] == [3, 4, 5]  # ranks count the excluded e0
     (plain,) = explain_tasks(fused[None], ["role"], fused, team, ["t0"], ids5())
@@ -120,15 +143,27 @@ def build_doc() -> dict:
     team = assign(FUSED, EMPLOYEES, TASKS)
     tasks = explain_tasks(ASPECT_SCORES, ASPECTS, FUSED, team, TASKS, EMPLOYEES, TeamConstraints())
     comparison = compare_solvers(FUSED, EMPLOYEES, TASKS)
-    return team_document("Coffee | app", "minilm/borda", team.solver, team.objective, tasks,
-                         TeamConstraints(exclude=["e3"]), {"comparison": comparison})
+    return team_document(
+        "Coffee | app",
+        "minilm/borda",
+        team.solver,
+        team.objective,
+        tasks,
+        TeamConstraints(exclude=["e3"]),
+        {"comparison": comparison},
+    )
 
 
 def test_team_document_is_strict_json_in_order():
     doc = build_doc()
     assert list(doc) == ["project", "system", "solver", "objective", "constraints", "tasks", "comparison"]
-    assert doc["constraints"] == {"per_task": 1, "max_tasks_per_person": 1, "exclude": ["e3"], "require": [],
-                                  "capacity": {}}
+    assert doc["constraints"] == {
+        "per_task": 1,
+        "max_tasks_per_person": 1,
+        "exclude": ["e3"],
+        "require": [],
+        "capacity": {},
+    }
     assert doc["objective"] == pytest.approx(0.8 + 0.85)
     json.dumps(doc, allow_nan=False)  # NaN aspect scores became null
     with pytest.raises(ValueError, match="tasks"):
@@ -138,8 +173,12 @@ def test_team_document_is_strict_json_in_order():
 def test_compare_solvers_counts_differing_tasks():
     comparison = compare_solvers(FUSED, EMPLOYEES, TASKS)
     # greedy gives e1 to both tasks: 0.9 + 0.85
-    assert comparison == {"exact": pytest.approx(1.65), "greedy": pytest.approx(1.75),
-                          "differing_tasks": ["t0"], "n_differing": 1}
+    assert comparison == {
+        "exact": pytest.approx(1.65),
+        "greedy": pytest.approx(1.75),
+        "differing_tasks": ["t0"],
+        "n_differing": 1,
+    }
 
 
 def unescaped_pipes(line: str) -> int:

@@ -18,7 +18,9 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_reads_a_json_project(tmp_path):
-    path = write(tmp_path, "p.json", json.dumps({"project": " Coffee  app ", "tasks": ["Design\nthe UI", "API"]}))
+    path = write(
+        tmp_path, "p.json", json.dumps({"project": " Coffee  app ", "tasks": ["Design\nthe UI", "API"]})
+    )
     assert read_project(path) == ProjectSpec("Coffee app", ["Design the UI", "API"], "json")
 
 
@@ -42,16 +44,22 @@ def test_bad_json_names_the_line(tmp_path):
     assert refusal(path).startswith(f"{path}: not valid JSON (line 2: ")
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    ({"project": "App"}, 'missing "tasks"; add "tasks"'),
-    ({"project": "App", "tasks": "UI"}, '"tasks" must be a list of strings, got str'),
-    ({"project": "App", "tasks": []}, '"tasks" is empty'),
-    ({"project": "App", "tasks": ["UI", "  "]}, '"tasks"[1] is empty; write the task text or remove the entry'),
-    ({"project": "App", "tasks": ["UI", 3]}, '"tasks"[1] is a int, not a string'),
-    ({"tasks": ["UI"]}, '"project" must be a non-empty string'),
-    ({"project": "App", "tasks": ["UI"], "taks": []}, "unknown key 'taks'"),
-    (["UI"], "expected a JSON object, got list"),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"project": "App"}, 'missing "tasks"; add "tasks"'),
+        ({"project": "App", "tasks": "UI"}, '"tasks" must be a list of strings, got str'),
+        ({"project": "App", "tasks": []}, '"tasks" is empty'),
+        (
+            {"project": "App", "tasks": ["UI", "  "]},
+            '"tasks"[1] is empty; write the task text or remove the entry',
+        ),
+        ({"project": "App", "tasks": ["UI", 3]}, '"tasks"[1] is a int, not a string'),
+        ({"tasks": ["UI"]}, '"project" must be a non-empty string'),
+        ({"project": "App", "tasks": ["UI"], "taks": []}, "unknown key 'taks'"),
+        (["UI"], "expected a JSON object, got list"),
+    ],
+)
 def test_invalid_json_projects_are_refused_in_one_line(tmp_path, data, expected):
     assert expected in refusal(write(tmp_path, "p.json", json.dumps(data)))
 
@@ -64,16 +72,22 @@ def test_missing_and_empty_files(tmp_path):
 
 
 def test_text_with_bullets_and_numbers():
-    text = "# Coffee ordering app\n\nTasks:\n- design the menu\n* build the API\n• test payments\n" \
-           "1. write docs\n2) ship it\n"
-    assert split_text_tasks(text) == ("Coffee ordering app",
-                                      ["design the menu", "build the API", "test payments", "write docs", "ship it"])
+    text = (
+        "# Coffee ordering app\n\nTasks:\n- design the menu\n* build the API\n• test payments\n"
+        "1. write docs\n2) ship it\n"
+    )
+    assert split_text_tasks(text) == (
+        "Coffee ordering app",
+        ["design the menu", "build the API", "test payments", "write docs", "ship it"],
+    )
 
 
 def test_text_plain_lines_and_continuations():
     text = "Project: Warehouse robots\nplan the routes\n- wire the sensors\n  and the motors\nwrite a report"
-    assert split_text_tasks(text) == ("Warehouse robots",
-                                      ["plan the routes", "wire the sensors and the motors", "write a report"])
+    assert split_text_tasks(text) == (
+        "Warehouse robots",
+        ["plan the routes", "wire the sensors and the motors", "write a report"],
+    )
 
 
 def test_text_without_a_title():
@@ -83,8 +97,9 @@ def test_text_without_a_title():
 
 
 def test_read_text_project_titles_from_the_stem_when_needed(tmp_path):
-    assert read_project(write(tmp_path, "kiosk.txt", "build a kiosk")) == ProjectSpec("kiosk", ["build a kiosk"],
-                                                                                       "text")
+    assert read_project(write(tmp_path, "kiosk.txt", "build a kiosk")) == ProjectSpec(
+        "kiosk", ["build a kiosk"], "text"
+    )
     spec = read_project(write(tmp_path, "p.md", "Kiosk\n1. screen\n2. printer"))
     assert spec == ProjectSpec("Kiosk", ["screen", "printer"], "text")
 
@@ -93,7 +108,10 @@ def test_write_tasks_json_round_trips_and_leaves_no_temp_files(tmp_path):
     spec = ProjectSpec("Kiosk", ["screen | touch", "printer"], "text")
     path = write_tasks_json(tmp_path / "run", spec)
     assert path == tmp_path / "run" / "tasks.json"
-    assert json.loads(path.read_text(encoding="utf-8")) == {"project": "Kiosk", "tasks": ["screen | touch", "printer"]}
+    assert json.loads(path.read_text(encoding="utf-8")) == {
+        "project": "Kiosk",
+        "tasks": ["screen | touch", "printer"],
+    }
     assert read_project(path) == ProjectSpec("Kiosk", ["screen | touch", "printer"], "json")
     assert sorted(p.name for p in path.parent.iterdir()) == ["tasks.json"]
 

@@ -27,7 +27,9 @@ def test_train_presets_build_settings(preset: str) -> None:
     assert isinstance(settings, TrainSettings)
     assert isinstance(settings.lora, LoraSettings) and (settings.lora.r, settings.lora.alpha) == (16, 16)
     assert settings.lora.target_modules == "all-linear" and settings.temperature == 0.1
-    assert isinstance(settings.negatives, NegativeSettings) and settings.negatives.effective_schedule == "none"
+    assert (
+        isinstance(settings.negatives, NegativeSettings) and settings.negatives.effective_schedule == "none"
+    )
     assert settings.optimizer.keywords == {"lr": 4e-4, "weight_decay": 0.1}
 
 
@@ -41,23 +43,45 @@ def test_experiment_overlays_set_the_training_keys() -> None:
 
 
 def teamform_train(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TEAMFORM_OUTPUTS": str(tmp_path / "outputs"), "TEAMFORM_CACHE": str(tmp_path / "cache"),
-           "HYDRA_FULL_ERROR": "0", "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "bench.cli", "train", *overrides], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "TEAMFORM_OUTPUTS": str(tmp_path / "outputs"),
+        "TEAMFORM_CACHE": str(tmp_path / "cache"),
+        "HYDRA_FULL_ERROR": "0",
+        "HF_HUB_OFFLINE": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", "train", *overrides],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
 def test_teamform_train_trains_then_reuses(tmp_path: Path) -> None:
     data = export_custom(tiny_dataset(), tmp_path / "data")
     synth = write_artifact(tmp_path / "synth").path
-    args = ["data=custom", f"data.root={data}", f"train.synth_dir={synth}", "train=quick", "train.max_steps=3",
-            "train.batch_size=4", "train.num_threads=1", "logger=csv", "model.max_doc_length=64"]
+    args = [
+        "data=custom",
+        f"data.root={data}",
+        f"train.synth_dir={synth}",
+        "train=quick",
+        "train.max_steps=3",
+        "train.batch_size=4",
+        "train.num_threads=1",
+        "logger=csv",
+        "model.max_doc_length=64",
+    ]
     first = teamform_train(tmp_path, *args)
     assert first.returncode == 0, first.stderr[-2000:]
     lines = first.stdout.strip().splitlines()
     adapter_dir = Path(lines[-1])
-    assert (adapter_dir / "metadata.json").exists() and (adapter_dir / "global" / "adapter_model.safetensors").exists()
+    assert (adapter_dir / "metadata.json").exists() and (
+        adapter_dir / "global" / "adapter_model.safetensors"
+    ).exists()
     assert "trained" in first.stdout and "steps=3" in first.stdout
     meta = json.loads((adapter_dir / "metadata.json").read_text())
     assert meta["dataset"]["hash"] == tiny_dataset().hash and meta["adapters"]["global"]["steps"] == 3

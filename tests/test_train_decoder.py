@@ -25,7 +25,9 @@ def smollm2_body(smollm2_gguf: Path) -> torch.nn.Module:
 
 
 @pytest.mark.parametrize("pooling", ["mean", "last", "ata"])
-def test_lora_steps_on_smollm2(tmp_path: Path, smollm2_gguf: Path, smollm2_body: torch.nn.Module, pooling: str) -> None:
+def test_lora_steps_on_smollm2(
+    tmp_path: Path, smollm2_gguf: Path, smollm2_body: torch.nn.Module, pooling: str
+) -> None:
     class PreloadedEncoder(Encoder):
         """Takes a copy of the body loaded once instead of dequantising the GGUF file again."""
 
@@ -40,18 +42,45 @@ def test_lora_steps_on_smollm2(tmp_path: Path, smollm2_gguf: Path, smollm2_body:
             self._model = model
 
     def make_encoder() -> Encoder:
-        return PreloadedEncoder(str(smollm2_gguf), pooling=pooling, padding_side="left", max_query_length=24,
-                                max_doc_length=32, device="cpu", batch_size=8)
+        return PreloadedEncoder(
+            str(smollm2_gguf),
+            pooling=pooling,
+            padding_side="left",
+            max_query_length=24,
+            max_doc_length=32,
+            device="cpu",
+            batch_size=8,
+        )
 
     settings = TrainSettings(
-        optimizer=functools.partial(torch.optim.AdamW, lr=1e-3, weight_decay=0.1), scheduler=None,
-        lora={"r": 4, "alpha": 4, "dropout": 0.0}, batch_size=4, max_steps=2, epochs=1, dev_fraction=0.0,
-        accelerator="cpu", devices=1, num_threads=2, label_negatives=False,
+        optimizer=functools.partial(torch.optim.AdamW, lr=1e-3, weight_decay=0.1),
+        scheduler=None,
+        lora={"r": 4, "alpha": 4, "dropout": 0.0},
+        batch_size=4,
+        max_steps=2,
+        epochs=1,
+        dev_fraction=0.0,
+        accelerator="cpu",
+        devices=1,
+        num_threads=2,
+        label_negatives=False,
     )
-    result = train_adapter_set(tiny_dataset(), write_artifact(tmp_path / "synth"), make_encoder, settings, tmp_path / "cache")
+    result = train_adapter_set(
+        tiny_dataset(), write_artifact(tmp_path / "synth"), make_encoder, settings, tmp_path / "cache"
+    )
     info = result.metadata["adapters"]["global"]
     assert info["steps"] == 2 and result.metadata["model"]["pooling"] == pooling
     weights = load_file(str(result.adapters["global"] / "adapter_model.safetensors"))
     names = {k.split(".lora_")[0].rsplit(".", 1)[-1] for k in weights}
-    assert {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"} <= names  # all linear layers
-    assert max(v.abs().max().item() for k, v in weights.items() if "lora_B" in k) > 0  # gradients reached the adapter
+    assert {
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    } <= names  # all linear layers
+    assert (
+        max(v.abs().max().item() for k, v in weights.items() if "lora_B" in k) > 0
+    )  # gradients reached the adapter

@@ -21,12 +21,27 @@ def artifact(tmp_path: Path):
 def test_mix_selects_the_sources(artifact) -> None:
     ds = tiny_dataset()
     view = document_view(ds.aspects)
-    counts = {mix: build_pairs(artifact, ds, view, mix, dev_fraction=0.0).counts for mix in ("labels", "curriculums", "full")}
-    assert (counts["labels"]["label_pairs"], counts["labels"]["curriculum_pairs"]) == (16, 0)  # 8 tasks x 2 label-1
+    counts = {
+        mix: build_pairs(artifact, ds, view, mix, dev_fraction=0.0).counts
+        for mix in ("labels", "curriculums", "full")
+    }
+    assert (counts["labels"]["label_pairs"], counts["labels"]["curriculum_pairs"]) == (
+        16,
+        0,
+    )  # 8 tasks x 2 label-1
     assert (counts["curriculums"]["label_pairs"], counts["curriculums"]["curriculum_pairs"]) == (0, 8)
     assert (counts["full"]["label_pairs"], counts["full"]["curriculum_pairs"]) == (16, 8)
-    assert build_pairs(artifact, ds, view, "labels", label_negatives=False, dev_fraction=0.0).label_negatives == {}
-    assert sum(len(v) for v in build_pairs(artifact, ds, view, "labels", dev_fraction=0.0).label_negatives.values()) == 8
+    assert (
+        build_pairs(artifact, ds, view, "labels", label_negatives=False, dev_fraction=0.0).label_negatives
+        == {}
+    )
+    assert (
+        sum(
+            len(v)
+            for v in build_pairs(artifact, ds, view, "labels", dev_fraction=0.0).label_negatives.values()
+        )
+        == 8
+    )
 
 
 def test_global_documents_are_the_concat_view_of_evaluation(artifact) -> None:
@@ -42,15 +57,22 @@ def test_drop_aspects_removes_them_from_every_text(artifact) -> None:
     view = document_view(ds.aspects, drop_aspects=["abilities"])
     assert view.aspects == ("role", "experience")
     pairs = build_pairs(artifact, ds, view, "full", dev_fraction=0.0)
-    texts = [p.positive for p in pairs.pairs] + [t for by in pairs.hard_negatives.values() for t in by.values()]
+    texts = [p.positive for p in pairs.pairs] + [
+        t for by in pairs.hard_negatives.values() for t in by.values()
+    ]
     texts += [t for rows in pairs.label_negatives.values() for _, t in rows]
     assert texts and all("abilities:" not in t and "role:" in t for t in texts)
-    assert pairs.pairs[0].positive == tiny_dataset().concat_texts(["role", "experience"])[pairs.pairs[0].doc_key[2:]]
+    assert (
+        pairs.pairs[0].positive
+        == tiny_dataset().concat_texts(["role", "experience"])[pairs.pairs[0].doc_key[2:]]
+    )
 
 
 def test_specialised_documents_are_one_aspect(artifact) -> None:
     ds = tiny_dataset()
-    pairs = build_pairs(artifact, ds, document_view(ds.aspects, aspect="experience"), "full", dev_fraction=0.0)
+    pairs = build_pairs(
+        artifact, ds, document_view(ds.aspects, aspect="experience"), "full", dev_fraction=0.0
+    )
     employees = {e.id: e for e in ds.employees}
     for pair in pairs.pairs:
         if pair.source == "label":
@@ -69,7 +91,10 @@ def test_specialised_skips_employees_without_the_aspect(tmp_path: Path, artifact
     pairs = build_pairs(art, ds, document_view(ds.aspects, aspect="experience"), "labels", dev_fraction=0.0)
     assert pairs.counts["skipped_empty"] == 1
     assert all(p.doc_key != "e:sales2" for p in pairs.pairs)
-    assert any(p.doc_key == "e:sales2" for p in build_pairs(art, ds, document_view(ds.aspects), "labels", dev_fraction=0.0).pairs)
+    assert any(
+        p.doc_key == "e:sales2"
+        for p in build_pairs(art, ds, document_view(ds.aspects), "labels", dev_fraction=0.0).pairs
+    )
 
 
 def test_bad_aspect_choices_name_the_key() -> None:
@@ -95,7 +120,10 @@ def test_dev_split_is_held_out_entirely(artifact) -> None:
 
 
 def test_unknown_employee_in_labels_names_the_line(tmp_path: Path, artifact) -> None:
-    rows = [*artifact.labels, {"task_id": "s1", "employee_id": "ghost", "label": 1, "source": "top20", "prompt": "base"}]
+    rows = [
+        *artifact.labels,
+        {"task_id": "s1", "employee_id": "ghost", "label": 1, "source": "top20", "prompt": "base"},
+    ]
     write_jsonl(artifact.path / "labels.jsonl", rows)
     with pytest.raises(DataError, match=rf"labels.jsonl:{len(rows)}: employee_id 'ghost'"):
         build_pairs(load_artifact(artifact.path), tiny_dataset(), document_view(tiny_dataset().aspects))

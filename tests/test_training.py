@@ -31,8 +31,14 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory, minilm_dir: Path) -> Pat
 
     out = tmp_path_factory.mktemp("tiny-bert")
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertModel(config).save_pretrained(out)
     AutoTokenizer.from_pretrained(minilm_dir).save_pretrained(out)
     return out
@@ -47,8 +53,15 @@ def settings(**overrides) -> TrainSettings:
     values = dict(
         optimizer=functools.partial(torch.optim.AdamW, lr=1e-3, weight_decay=0.1),
         scheduler=functools.partial(linear_warmup, warmup_steps=2),
-        lora={"r": 4, "alpha": 8, "dropout": 0.1}, negatives={"enabled": True, "schedule": "curriculum"},
-        batch_size=4, epochs=2, checkpoint_every_n_steps=3, dev_fraction=0.25, accelerator="cpu", devices=1, seed=7,
+        lora={"r": 4, "alpha": 8, "dropout": 0.1},
+        negatives={"enabled": True, "schedule": "curriculum"},
+        batch_size=4,
+        epochs=2,
+        checkpoint_every_n_steps=3,
+        dev_fraction=0.25,
+        accelerator="cpu",
+        devices=1,
+        seed=7,
     )
     values.update(overrides)
     return TrainSettings(**values)
@@ -75,14 +88,18 @@ def adapter_weights(adapter_set: AdapterSet, name: str = "global") -> dict[str, 
 
 @pytest.mark.slow  # three short trainings each: ~35 s on a loaded 2-core CPU
 @pytest.mark.parametrize(("accumulate", "every", "crash"), [(1, 3, 7), (2, 2, 3)])
-def test_resumed_run_ends_with_the_same_adapter(tmp_path: Path, tiny_bert: Path, artifact, accumulate: int, every: int, crash: int) -> None:
+def test_resumed_run_ends_with_the_same_adapter(
+    tmp_path: Path, tiny_bert: Path, artifact, accumulate: int, every: int, crash: int
+) -> None:
     ds = tiny_dataset()
     s = settings(accumulate_grad_batches=accumulate, checkpoint_every_n_steps=every)
     straight = train_adapter_set(ds, artifact, encoder_factory(tiny_bert), s, tmp_path / "a")
     steps = straight.metadata["adapters"]["global"]["steps"]
     assert crash < steps
     with pytest.raises(RuntimeError, match="simulated crash"):
-        train_adapter_set(ds, artifact, encoder_factory(tiny_bert), s, tmp_path / "b", callbacks=[CrashAt(crash)])
+        train_adapter_set(
+            ds, artifact, encoder_factory(tiny_bert), s, tmp_path / "b", callbacks=[CrashAt(crash)]
+        )
     work = next((tmp_path / "b" / "adapters").iterdir()) / "work" / "global"
     assert (work / "last.ckpt").exists() and not (work.parent.parent / "metadata.json").exists()
     resumed = train_adapter_set(ds, artifact, encoder_factory(tiny_bert), s, tmp_path / "b")
@@ -120,21 +137,34 @@ def test_finished_set_is_reused_and_logged(tmp_path: Path, tiny_bert: Path, arti
         loggers[name] = CSVLogger(save_dir=str(save_dir), name=name, version="")
         return loggers[name]
 
-    first = train_adapter_set(ds, artifact, encoder_factory(tiny_bert), settings(), tmp_path, logger_factory=factory)
+    first = train_adapter_set(
+        ds, artifact, encoder_factory(tiny_bert), settings(), tmp_path, logger_factory=factory
+    )
     assert not first.reused and (first.dir / "metadata.json").exists() and not (first.dir / "work").exists()
     meta = first.metadata
     assert {"config_hash", "dataset", "synth", "code_version", "model"} <= set(meta)
-    assert meta["dataset"]["hash"] == ds.hash and meta["adapters"]["global"]["steps"] == 10  # 18 pairs / 4 -> 5 x 2
+    assert (
+        meta["dataset"]["hash"] == ds.hash and meta["adapters"]["global"]["steps"] == 10
+    )  # 18 pairs / 4 -> 5 x 2
     assert [m["epoch"] for m in meta["adapters"]["global"]["dev_metrics"]] == [0.0, 1.0]
     assert (first.adapters["global"] / "adapter_config.json").exists()
     rows = list(csv.DictReader(open(Path(loggers["global"].log_dir) / "metrics.csv")))
     columns = set(rows[0])
-    assert {"train/loss", "train/lr", "train/samples_per_s", "train/tokens_per_s", "dev/ndcg@5", "dev/ap"} <= columns
+    assert {
+        "train/loss",
+        "train/lr",
+        "train/samples_per_s",
+        "train/tokens_per_s",
+        "dev/ndcg@5",
+        "dev/ap",
+    } <= columns
     lrs = [float(r["train/lr"]) for r in rows if r.get("train/lr")]
     assert lrs[0] == pytest.approx(1e-3 / 2)  # linear warm-up over 2 steps
     again = train_adapter_set(ds, artifact, encoder_factory(tiny_bert), settings(), tmp_path)
     assert again.reused and again.dir == first.dir
-    other = train_adapter_set(ds, artifact, encoder_factory(tiny_bert), settings(seed=8, max_steps=2), tmp_path)
+    other = train_adapter_set(
+        ds, artifact, encoder_factory(tiny_bert), settings(seed=8, max_steps=2), tmp_path
+    )
     assert other.dir != first.dir
 
 
@@ -153,11 +183,15 @@ def test_specialised_mode_trains_one_adapter_per_aspect(tmp_path: Path, tiny_ber
     # the saved adapter loads back into an Encoder and changes its vectors
     base = encoder_factory(tiny_bert)()
     tuned = Encoder(str(tiny_bert), adapter=str(result.adapter_for("role")), device="cpu")
-    assert (abs(base.encode_documents(["kiln operator"]) - tuned.encode_documents(["kiln operator"])).max()) > 1e-6
+    assert (
+        abs(base.encode_documents(["kiln operator"]) - tuned.encode_documents(["kiln operator"])).max()
+    ) > 1e-6
 
 
 def test_global_adapter_serves_every_view(tmp_path: Path, tiny_bert: Path, artifact) -> None:
-    result = train_adapter_set(tiny_dataset(), artifact, encoder_factory(tiny_bert), settings(max_steps=1, epochs=1), tmp_path)
+    result = train_adapter_set(
+        tiny_dataset(), artifact, encoder_factory(tiny_bert), settings(max_steps=1, epochs=1), tmp_path
+    )
     assert result.adapter_for("role") == result.adapter_for("concat") == result.adapters["global"]
 
 
@@ -167,7 +201,9 @@ def test_lightning_logger_follows_the_tracker(tmp_path: Path) -> None:
     from bench.run.tracking import CsvTracker, NullTracker, WandbTracker
     from bench.run.training import lightning_logger
 
-    wandb = lightning_logger(WandbTracker(project="p", mode="offline", dir=str(tmp_path)), tmp_path, "train-global", "k")
+    wandb = lightning_logger(
+        WandbTracker(project="p", mode="offline", dir=str(tmp_path)), tmp_path, "train-global", "k"
+    )
     assert isinstance(wandb, WandbLogger) and wandb._wandb_init["mode"] == "offline"
     assert wandb._wandb_init["project"] == "p" and wandb._wandb_init["job_type"] == "train"
     assert isinstance(lightning_logger(CsvTracker(), tmp_path, "train-global"), CSVLogger)
@@ -184,10 +220,17 @@ def test_training_lengths_cut_training_texts_only(tmp_path: Path, tiny_bert: Pat
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # noqa: ANN001
             widths.append((batch["queries"]["input_ids"].shape[1], batch["positives"]["input_ids"].shape[1]))
 
-    result = train_adapter_set(tiny_dataset(), artifact, encoder_factory(tiny_bert), short, tmp_path, callbacks=[Widths()])
+    result = train_adapter_set(
+        tiny_dataset(), artifact, encoder_factory(tiny_bert), short, tmp_path, callbacks=[Widths()]
+    )
     assert widths and all(q <= 6 and d <= 8 for q, d in widths)
     assert result.metadata["train"]["max_doc_length"] == 8
     assert result.metadata["model"]["max_doc_length"] == 64  # the model (and evaluation) keeps its lengths
-    assert result.dir != train_adapter_set(tiny_dataset(), artifact, encoder_factory(tiny_bert), settings(max_steps=1, epochs=1), tmp_path).dir
+    assert (
+        result.dir
+        != train_adapter_set(
+            tiny_dataset(), artifact, encoder_factory(tiny_bert), settings(max_steps=1, epochs=1), tmp_path
+        ).dir
+    )
     with pytest.raises(ConfigError, match="train.max_doc_length must be >= 1"):
         settings(max_doc_length=0)

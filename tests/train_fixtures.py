@@ -16,10 +16,18 @@ from data_synth.artifact import SynthArtifact, load_artifact
 
 ASPECTS = ["role", "abilities", "experience"]
 TRADES = {
-    "kiln": ("kiln operator", "firing ceramic tiles, kiln temperature curves", "ten years running tunnel kilns"),
+    "kiln": (
+        "kiln operator",
+        "firing ceramic tiles, kiln temperature curves",
+        "ten years running tunnel kilns",
+    ),
     "glaze": ("glaze technician", "mixing glazes, colour matching", "glaze lab work for tile lines"),
     "saw": ("panel saw operator", "cutting wood panels, blade maintenance", "sawmill shifts on MDF lines"),
-    "sales": ("sales manager", "negotiating retail contracts, forecasting", "selling bathroom fixtures to retailers"),
+    "sales": (
+        "sales manager",
+        "negotiating retail contracts, forecasting",
+        "selling bathroom fixtures to retailers",
+    ),
 }
 TASKS = {
     "kiln": ["Tune the firing curve of kiln 3", "Reduce cracks after firing"],
@@ -53,22 +61,63 @@ def write_artifact(root: Path, with_negatives: bool = True) -> SynthArtifact:
             task_id = f"s{n}"
             tasks.append({"id": task_id, "project": f"{trade} project", "task": text})
             role, abilities, experience = TRADES[trade]
-            curriculums.append({"task_id": task_id, "aspects": {"role": f"ideal {role}", "abilities": abilities, "experience": experience}})
+            curriculums.append(
+                {
+                    "task_id": task_id,
+                    "aspects": {"role": f"ideal {role}", "abilities": abilities, "experience": experience},
+                }
+            )
             other = trades[(i + 1) % len(trades)]
             for k in range(2):
-                labels.append({"task_id": task_id, "employee_id": f"{trade}{k}", "label": 1, "source": "top20", "prompt": "base"})
-            labels.append({"task_id": task_id, "employee_id": f"{other}0", "label": 0, "source": "uniform", "prompt": "base"})
+                labels.append(
+                    {
+                        "task_id": task_id,
+                        "employee_id": f"{trade}{k}",
+                        "label": 1,
+                        "source": "top20",
+                        "prompt": "base",
+                    }
+                )
+            labels.append(
+                {
+                    "task_id": task_id,
+                    "employee_id": f"{other}0",
+                    "label": 0,
+                    "source": "uniform",
+                    "prompt": "base",
+                }
+            )
             if with_negatives:
                 for level in range(1, 5):
                     far = trades[(i + level) % len(trades)] if level < 4 else trade
                     r, a, e = TRADES[far]
-                    negatives.append({"task_id": task_id, "level": level,
-                                      "aspects": {"role": f"junior {r} (level {level})", "abilities": a, "experience": f"little {e}"}})
+                    negatives.append(
+                        {
+                            "task_id": task_id,
+                            "level": level,
+                            "aspects": {
+                                "role": f"junior {r} (level {level})",
+                                "abilities": a,
+                                "experience": f"little {e}",
+                            },
+                        }
+                    )
     write_jsonl(root / "tasks.jsonl", tasks)
     write_jsonl(root / "curriculums.jsonl", curriculums)
     write_jsonl(root / "labels.jsonl", labels)
     write_jsonl(root / "negatives.jsonl", negatives)
-    write_json(root / "manifest.json", {"backend": "fixture", "model": "none", "dataset_hash": tiny_dataset().hash,
-                                        "prompt_versions": {}, "stages": {}, "tokens": 0, "cost_usd": 0.0,
-                                        "complete": True, "created": "2025-01-01T00:00:00"})
+    write_json(
+        root / "manifest.json",
+        {
+            "backend": "fixture",
+            "model": "none",
+            "dataset_hash": tiny_dataset().hash,
+            "prompt_versions": {},
+            "stages": {},
+            "tokens": 0,
+            "cost_usd": 0.0,
+            "complete": True,
+            "created": "2025-01-01T00:00:00",
+        },
+    )
     return load_artifact(root)

@@ -23,7 +23,19 @@ fail = exit_with
 
 
 # Hydra's flags that take a value (argparse cannot mix them between positional overrides).
-VALUE_FLAGS = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
+VALUE_FLAGS = {
+    "--cfg",
+    "-c",
+    "--package",
+    "-p",
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--experimental-rerun",
+}
 
 
 def split_flags(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -53,8 +65,15 @@ def quiet_libraries() -> None:
 
     # Lightning sets its package loggers back to INFO when first imported (lazily, after this), so
     # its device and tip lines are quieted at the child logger that emits them.
-    for name in ("lightning.pytorch", "lightning.fabric", "lightning.pytorch.utilities.rank_zero",
-                 "lightning.fabric.utilities.rank_zero", "faiss.loader", "httpx", "urllib3"):
+    for name in (
+        "lightning.pytorch",
+        "lightning.fabric",
+        "lightning.pytorch.utilities.rank_zero",
+        "lightning.fabric.utilities.rank_zero",
+        "faiss.loader",
+        "httpx",
+        "urllib3",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
@@ -77,8 +96,8 @@ def refuse_secrets(overrides: list[str]) -> None:
         key, sep, value = override.partition("=")
         if sep and value and SECRET_KEY.search(key.lstrip("+~")):
             raise ConfigError(
-                f"{key.lstrip('+~')} is a secret: pass it through an environment variable (e.g. OPENAI_API_KEY), "
-                "not on the command line, where it would be saved in logs and configs"
+                f"{key.lstrip('+~')} is a secret: pass it through an environment variable "
+                "(e.g. OPENAI_API_KEY), not on the command line, where it would be saved in logs and configs"
             )
 
 

@@ -118,4 +118,7 @@ def _not_built(error: BaseException) -> ConfigError:
             f"or pick another {what.split('.', 1)[0]} option"
         )
     reason = f"{type(cause).__name__}: {one_line(str(cause))}" if cause is not None else one_line(text)
-    return ConfigError(f"cannot build {what} ({target.group(1) if target else '?'}): {reason}; check the {what}.* values ({FULL_TRACE_HINT})")
+    return ConfigError(
+        f"cannot build {what} ({target.group(1) if target else '?'}): {reason}; "
+        f"check the {what}.* values ({FULL_TRACE_HINT})"
+    )

@@ -38,7 +38,9 @@ def run(cfg: DictConfig, action: str) -> tuple[dict, dict]:
     stats = dataset.stats()
     if action == "export":
         if not cfg.out:
-            raise ConfigError("`teamform data export` needs out=DIR: the directory to write the custom format to")
+            raise ConfigError(
+                "`teamform data export` needs out=DIR: the directory to write the custom format to"
+            )
         out = export_custom(dataset, Path(cfg.out))
         print_stats(stats)
         print(out)

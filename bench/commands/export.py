@@ -58,7 +58,9 @@ def grid_metrics(grid: Path, system: str) -> dict[str, Any]:
 def run(cfg: DictConfig, target: str) -> tuple[dict, dict]:
     """Export ``target`` to ``out``; returns ``({"folders": [...]}, {"dir": out})``."""
     if not cfg.out:
-        raise ConfigError("teamform export needs out=DIR: the folder to write the sentence-transformers model to")
+        raise ConfigError(
+            "teamform export needs out=DIR: the folder to write the sentence-transformers model to"
+        )
     system, grid = target_system(cfg, target)
     info: dict[str, Any] = {"metrics": grid_metrics(grid, system.name), "confidence": 0.95} if grid else {}
     out = Path(cfg.out)
@@ -74,7 +76,9 @@ def run(cfg: DictConfig, target: str) -> tuple[dict, dict]:
 
 def main(argv: list[str]) -> None:
     if not argv or "=" in argv[0] or argv[0].startswith("-"):
-        print("usage: teamform export ADAPTER_SET_DIR | GRID_DIR | SYSTEM out=DIR [overrides]", file=sys.stderr)
+        print(
+            "usage: teamform export ADAPTER_SET_DIR | GRID_DIR | SYSTEM out=DIR [overrides]", file=sys.stderr
+        )
         sys.exit(2)
     target = argv[0]
     hydra_command("export", lambda cfg: run(cfg, target), argv[1:])

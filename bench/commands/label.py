@@ -36,8 +36,11 @@ def run_serve(cfg: DictConfig) -> tuple[dict, dict]:
     dataset = load_dataset(cfg.data)
     settings = instantiate(cfg.label)
     out = Path(cfg.label.out) if cfg.label.out else run_dir()
-    services = StudioServices(rank_top_k=ranker(cfg, dataset), propose_team=proposer(cfg, dataset),
-                              split_project=splitter(cfg, dataset))
+    services = StudioServices(
+        rank_top_k=ranker(cfg, dataset),
+        propose_team=proposer(cfg, dataset),
+        split_project=splitter(cfg, dataset),
+    )
     serve(dataset, out, settings, services)
     return {}, {"dir": out}
 
@@ -57,7 +60,9 @@ def run_stats(cfg: DictConfig, directory: Path) -> tuple[dict, dict]:
 
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in ACTIONS:
-        print("usage: teamform label serve [overrides] | teamform label stats DIR [overrides]", file=sys.stderr)
+        print(
+            "usage: teamform label serve [overrides] | teamform label stats DIR [overrides]", file=sys.stderr
+        )
         sys.exit(2)
     if argv[0] == "serve":
         hydra_command("label", run_serve, argv[1:])

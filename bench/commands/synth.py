@@ -22,20 +22,34 @@ COLUMNS = ("count", "calls", "cache_hits", "tokens", "cost_usd", "seconds")
 
 def print_table(manifest: dict) -> None:
     """Counts, calls, cache hits, tokens and dollars per stage (numbers only, no text)."""
-    print(f"backend {manifest['backend']}  model {manifest['model']}  dataset {manifest['dataset']} "
-          f"({manifest['dataset_hash']})")
+    print(
+        f"backend {manifest['backend']}  model {manifest['model']}  dataset {manifest['dataset']} "
+        f"({manifest['dataset_hash']})"
+    )
     print("stage counts as recorded when each stage finished:")
     print(f"{'stage':<12}" + "".join(f"{c:>12}" for c in COLUMNS) + "  note")
     for name, record in manifest["stages"].items():
         tokens = record.get("prompt_tokens", 0) + record.get("completion_tokens", 0)
-        values = [record.get("count", 0), record.get("calls", 0), record.get("cache_hits", 0), tokens,
-                  f"{record.get('cost_usd', 0):.4f}", record.get("seconds", "-")]
-        note = record.get("reason", "") if record.get("skipped") else ("" if record.get("complete") else "unfinished")
+        values = [
+            record.get("count", 0),
+            record.get("calls", 0),
+            record.get("cache_hits", 0),
+            tokens,
+            f"{record.get('cost_usd', 0):.4f}",
+            record.get("seconds", "-"),
+        ]
+        note = (
+            record.get("reason", "")
+            if record.get("skipped")
+            else ("" if record.get("complete") else "unfinished")
+        )
         if name == "tasks":
             note = f"dropped_leakage={record.get('dropped_leakage', 0)}"
         print(f"{name:<12}" + "".join(f"{v:>12}" for v in values) + (f"  {note}" if note else ""))
-    print(f"{'total':<12}{'':>12}{manifest['calls']:>12}{manifest['cache_hits']:>12}{manifest['tokens']:>12}"
-          f"{manifest['cost_usd']:>12.4f}  complete={manifest['complete']}")
+    print(
+        f"{'total':<12}{'':>12}{manifest['calls']:>12}{manifest['cache_hits']:>12}{manifest['tokens']:>12}"
+        f"{manifest['cost_usd']:>12.4f}  complete={manifest['complete']}"
+    )
 
 
 def run(cfg: DictConfig) -> tuple[dict, dict]:
@@ -53,8 +67,10 @@ def run(cfg: DictConfig) -> tuple[dict, dict]:
     manifest = load_artifact(directory).manifest
     print_table(manifest)
     usage = client.usage
-    print(f"this run: {usage.calls} new call(s), {usage.cache_hits} cache hit(s), ${usage.cost_usd:.4f}, "
-          f"wall-clock {seconds:.1f} s")
+    print(
+        f"this run: {usage.calls} new call(s), {usage.cache_hits} cache hit(s), ${usage.cost_usd:.4f}, "
+        f"wall-clock {seconds:.1f} s"
+    )
     print(directory)
     return manifest, {"dir": directory, "seconds": seconds, "usage": usage.as_dict()}
 

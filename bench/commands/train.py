@@ -32,11 +32,16 @@ def run(cfg: DictConfig) -> tuple[dict, dict]:
     job = Job(cfg, out, dataset, "train", eval_settings(cfg))
     adapters = job.train(job.synthesise()).adapters  # synth_dir or the cached artifact, leakage-guarded
     meta = adapters.metadata
-    print(f"adapter set {adapters.dir.name}: mode={adapters.mode} {'reused' if adapters.reused else 'trained'}")
+    print(
+        f"adapter set {adapters.dir.name}: mode={adapters.mode} {'reused' if adapters.reused else 'trained'}"
+    )
     for name, info in meta["adapters"].items():
         dev = info["dev_metrics"][-1] if info.get("dev_metrics") else {}
         shown = " ".join(f"dev/{k}={v:.4f}" for k, v in dev.items() if k != "epoch")
-        print(f"  {name:<14} steps={info['steps']:<6} pairs={sum(v for k, v in info['pairs'].items() if k.endswith('_pairs'))} {shown}")
+        print(
+            f"  {name:<14} steps={info['steps']:<6} "
+            f"pairs={sum(v for k, v in info['pairs'].items() if k.endswith('_pairs'))} {shown}"
+        )
     atomic_write_text(out / "config.yaml", yaml.safe_dump(plain_config(cfg), sort_keys=False))
     write_json(out / "adapters.json", {"dir": str(adapters.dir), "key": adapters.dir.name})
     print(adapters.dir)

@@ -46,7 +46,9 @@ def atomic_write_text(path: str | Path, text: str, mode: int | None = None) -> P
 
 
 def write_json(path: str | Path, obj: Any, mode: int | None = None) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n", mode)
+    return atomic_write_text(
+        path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n", mode
+    )
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]], mode: int | None = None) -> Path:

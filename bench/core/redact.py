@@ -49,5 +49,9 @@ def plain_config(cfg: Any) -> dict[str, Any]:
     """The resolved config as plain containers, secrets removed (what runs save)."""
     from omegaconf import OmegaConf
 
-    tree = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False) if not isinstance(cfg, dict) else cfg
+    tree = (
+        OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+        if not isinstance(cfg, dict)
+        else cfg
+    )
     return redact(tree)

@@ -24,7 +24,8 @@ def run_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """``git describe``-style version of the code (commit, ``+dirty`` when modified), or the package version."""
+    """``git describe``-style version of the code (commit, ``+dirty`` when modified), or the package
+    version."""
     root = Path(__file__).resolve().parent.parent
     try:
         sha = subprocess.run(

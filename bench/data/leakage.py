@@ -154,7 +154,8 @@ def leakage_report(dataset: Dataset) -> LeakageReport:
         >>> ds = Dataset("x", [Employee("e1", {"role": "Plans the kiln downtime."})],
         ...              [Task("t1", "Kiln", "plan the kiln downtime")], {},
         ...              train_tasks=[Task("s1", "kiln", "Plan the kiln downtime!")])
-        >>> leakage_report(ds).counts()
-        {'train_eval_exact': 0, 'train_eval_normalised': 1, 'eval_in_employee_exact': 0, 'eval_in_employee_normalised': 0}
+        >>> leakage_report(ds).counts()  # doctest: +NORMALIZE_WHITESPACE
+        {'train_eval_exact': 0, 'train_eval_normalised': 1,
+         'eval_in_employee_exact': 0, 'eval_in_employee_normalised': 0}
     """
     return LeakageReport(_train_eval(dataset.train_tasks, dataset.tasks) + _eval_in_employee(dataset))

@@ -1,15 +1,16 @@
 """``data=onet``: the public O*NET database as a team-formation benchmark.
 
 Occupations play the employees and their task statements play the project tasks (the O*NET
-database's own text files, read from ``data.root``; ``docs/design.md`` section 4). Each kept occupation's task statements are split in two by
-a seeded shuffle: one half is the ``experience`` aspect, the other half is where queries come
-from. A query is ``Project: {detailed work activity}. Task: {task statement}``; relevance is 2
-for every kept occupation that owns the statement (the same text may belong to several) and 1
-for their Primary-Short related occupations. No query statement occurs in any employee text
-(compared after :func:`~bench.data.textmatch.normalise_text`, word for word): it comes from the
-held-out half (a text shared by several occupations is held out for all of them), experience
-statements that contain it are removed, and candidates found in any other aspect are never
-drawn; :func:`_check_no_leakage` verifies it.
+database's own text files, read from ``data.root``; ``docs/design.md`` section 4). Each kept
+occupation's task statements are split in two by a seeded shuffle: one half is the
+``experience`` aspect, the other half is where queries come from. A query is
+``Project: {detailed work activity}. Task: {task statement}``; relevance is 2 for every kept
+occupation that owns the statement (the same text may belong to several) and 1 for their
+Primary-Short related occupations. No query statement occurs in any employee text (compared
+after :func:`~bench.data.textmatch.normalise_text`, word for word): it comes from the held-out
+half (a text shared by several occupations is held out for all of them), experience statements
+that contain it are removed, and candidates found in any other aspect are never drawn;
+:func:`_check_no_leakage` verifies it.
 
 Source: O*NET 29.3 Database, National Center for O*NET Development, CC BY 4.0.
 """

@@ -100,7 +100,8 @@ def _parse_json_line(path: Path, number: int, raw: str, example: str) -> Any:
     except UnicodeEncodeError as error:
         raise DataError(
             path,
-            f"a \\u escape encodes a lone UTF-16 surrogate (U+{ord(error.object[error.start]):04X}), which is not valid text",
+            f"a \\u escape encodes a lone UTF-16 surrogate (U+{ord(error.object[error.start]):04X}), "
+            "which is not valid text",
             number,
             "save the file as UTF-8 text, or escape characters outside the BMP as a surrogate pair",
         ) from None

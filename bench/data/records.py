@@ -67,13 +67,17 @@ def check_aspect_name(path: Path, line: int, name: str) -> None:
     """An aspect name becomes part of system names, run-file names and W&B keys: printable, not a view's."""
     if not name.isprintable():
         raise DataError(
-            path, f"aspect name {name!r} holds a control character (tab, newline, ...)", line,
+            path,
+            f"aspect name {name!r} holds a control character (tab, newline, ...)",
+            line,
             "name every aspect with printable characters",
         )
     if name in reserved_aspect_names():
         raise DataError(
-            path, f"aspect name {name!r} is also the name of a view (the concatenated profile or an aggregator)",
-            line, f"rename the aspect, e.g. {name}_text",
+            path,
+            f"aspect name {name!r} is also the name of a view (the concatenated profile or an aggregator)",
+            line,
+            f"rename the aspect, e.g. {name}_text",
         )
 
 

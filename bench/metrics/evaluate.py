@@ -38,9 +38,7 @@ def evaluate_arrays(
     scores = np.asarray(scores, dtype=float)
     grades = np.asarray(grades, dtype=float)
     if scores.ndim != 2 or scores.shape != grades.shape:
-        raise ValueError(
-            f"scores {scores.shape} and grades {grades.shape} must both be (n_tasks, n_items)"
-        )
+        raise ValueError(f"scores {scores.shape} and grades {grades.shape} must both be (n_tasks, n_items)")
     n_items = scores.shape[1]
     if item_ids is None:
         tiebreak = np.arange(n_items)[::-1].copy()
@@ -103,14 +101,10 @@ def evaluate(
     scores[present, : len(run.item_ids)] = run.scores[[r for r in rows if r >= 0]]
     grades = np.full(scores.shape, np.nan)
     for t, judgments in enumerate(qrels.values()):
-        columns = np.fromiter(
-            (column[str(i)] for i in judgments), dtype=np.int64, count=len(judgments)
-        )
+        columns = np.fromiter((column[str(i)] for i in judgments), dtype=np.int64, count=len(judgments))
         grades[t, columns] = np.fromiter(judgments.values(), dtype=float, count=len(judgments))
     values = evaluate_arrays(scores, grades, metrics, item_ids, unjudged)
-    return {
-        task: {name: float(values[name][t]) for name in values} for t, task in enumerate(task_ids)
-    }
+    return {task: {name: float(values[name][t]) for name in values} for t, task in enumerate(task_ids)}
 
 
 def mean(per_task: Mapping[str, Mapping[str, float]]) -> dict[str, float]:

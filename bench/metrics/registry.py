@@ -1,6 +1,5 @@
 """The one registry of metric names (:data:`METRICS`) and the parser of ``name@k``."""
 
-
 from __future__ import annotations
 
 from collections.abc import Callable

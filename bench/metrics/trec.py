@@ -21,7 +21,9 @@ def system_filename(system: str) -> str:
     return f"{encoder}__{view}.trec".replace("/", "_")
 
 
-def format_run(task_ids: list[str], item_ids: list[str], scores: np.ndarray, run_name: str, depth: int = 100) -> str:
+def format_run(
+    task_ids: list[str], item_ids: list[str], scores: np.ndarray, run_name: str, depth: int = 100
+) -> str:
     """Rows of a TREC run for a ``(n_tasks, n_items)`` score matrix (NaN = not retrieved).
 
     Rows follow trec_eval's own order (:func:`bench.metrics._ranking.trec_order`); scores are
@@ -42,7 +44,9 @@ def format_run(task_ids: list[str], item_ids: list[str], scores: np.ndarray, run
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def write_run(path: Path, task_ids: list[str], item_ids: list[str], scores: np.ndarray, run_name: str, depth: int = 100) -> Path:
+def write_run(
+    path: Path, task_ids: list[str], item_ids: list[str], scores: np.ndarray, run_name: str, depth: int = 100
+) -> Path:
     return atomic_write_text(path, format_run(task_ids, item_ids, scores, run_name, depth))
 
 

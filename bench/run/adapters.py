@@ -37,10 +37,23 @@ def artifact_hash(path: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def adapter_key(settings_parts: dict[str, Any], dataset_hash: str, synth_hash: str, model_fingerprint: str, runtime: dict[str, Any]) -> str:
+def adapter_key(
+    settings_parts: dict[str, Any],
+    dataset_hash: str,
+    synth_hash: str,
+    model_fingerprint: str,
+    runtime: dict[str, Any],
+) -> str:
     """The content key of an adapter set (what decides its weights)."""
-    return content_key({"train": settings_parts, "dataset": dataset_hash, "synth": synth_hash,
-                        "model": model_fingerprint, "runtime": runtime})
+    return content_key(
+        {
+            "train": settings_parts,
+            "dataset": dataset_hash,
+            "synth": synth_hash,
+            "model": model_fingerprint,
+            "runtime": runtime,
+        }
+    )
 
 
 def adapter_dirname(name: str) -> str:
@@ -84,7 +97,8 @@ class AdapterSet:
         if view not in self.adapters:
             raise ConfigError(
                 f"the specialised adapter set {self.dir.name} has no adapter for {view!r} "
-                f"(it has: {', '.join(sorted(self.adapters))}); evaluate only those aspects or train a global adapter"
+                f"(it has: {', '.join(sorted(self.adapters))}); "
+                "evaluate only those aspects or train a global adapter"
             )
         return self.adapters[view]
 
@@ -94,7 +108,11 @@ class AdapterSet:
         path = Path(path)
         meta_path = path / "metadata.json"
         if not meta_path.exists():
-            raise DataError(path, "no metadata.json: the adapter set is unfinished", fix="run `teamform train` again to resume it")
+            raise DataError(
+                path,
+                "no metadata.json: the adapter set is unfinished",
+                fix="run `teamform train` again to resume it",
+            )
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         adapters = {name: path / info["dir"] for name, info in meta["adapters"].items()}
         return cls(dir=path, mode=meta["mode"], adapters=adapters, metadata=meta)

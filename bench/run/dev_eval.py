@@ -53,7 +53,10 @@ def make_dev_eval(
         q = _unit(encoder.encode_queries(queries))  # (n_tasks, dim)
         d = _unit(encoder.encode_documents(texts))  # (n_employees, dim)
         scores = np.asarray(q @ d.T, dtype=np.float64)  # (n_tasks, n_employees) cosine
-        run = {t: dict(zip(employee_ids, row.tolist(), strict=True)) for t, row in zip(task_ids, scores, strict=True)}
+        run = {
+            t: dict(zip(employee_ids, row.tolist(), strict=True))
+            for t, row in zip(task_ids, scores, strict=True)
+        }
         return mean(evaluate(run, qrels, list(metrics)))
 
     return dev_eval

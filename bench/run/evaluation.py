@@ -101,7 +101,14 @@ def grade_matrix(dataset: Dataset, task_ids: list[str], employee_ids: list[str])
     return grades
 
 
-def cross_fit(per_aspect: np.ndarray, grades: np.ndarray, aggregator: str, judged: np.ndarray, seed: int, metric: str = "ndcg@5") -> tuple[np.ndarray, list[list[float]]]:
+def cross_fit(
+    per_aspect: np.ndarray,
+    grades: np.ndarray,
+    aggregator: str,
+    judged: np.ndarray,
+    seed: int,
+    metric: str = "ndcg@5",
+) -> tuple[np.ndarray, list[list[float]]]:
     """Fused scores of a weighted aggregator by 2-fold cross-fitting over the judged tasks."""
     fuse = get_aggregator(aggregator)
     rows = np.flatnonzero(judged)
@@ -119,8 +126,13 @@ def cross_fit(per_aspect: np.ndarray, grades: np.ndarray, aggregator: str, judge
     return fused, weights_used
 
 
-def system_views(scores: SystemScores, settings: EvalSettings, grades: np.ndarray, judged: np.ndarray,
-                 with_concat: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any], list[dict[str, str]]]:
+def system_views(
+    scores: SystemScores,
+    settings: EvalSettings,
+    grades: np.ndarray,
+    judged: np.ndarray,
+    with_concat: bool = True,
+) -> tuple[dict[str, np.ndarray], dict[str, Any], list[dict[str, str]]]:
     """``view -> (n_tasks, n_employees)`` scores of one scorer, notes (fitted weights), and skips.
 
     An aggregator that raises on these scores is skipped with its reason; the other views stand.
@@ -140,7 +152,9 @@ def system_views(scores: SystemScores, settings: EvalSettings, grades: np.ndarra
             fusions[name] = lambda name=name: (get_aggregator(name)(scores.per_aspect), None)
     if "weighted" in settings.views and len(scores.aspects) > 1 and judged.sum() >= 4:
         for name in settings.weighted:
-            fusions[f"weighted_{name}"] = lambda name=name: cross_fit(scores.per_aspect, grades, name, judged, settings.seed)
+            fusions[f"weighted_{name}"] = lambda name=name: cross_fit(
+                scores.per_aspect, grades, name, judged, settings.seed
+            )
     for view, fuse in fusions.items():
         try:
             views[view], note = fuse()
@@ -163,14 +177,32 @@ def score_spec(dataset: Dataset, spec: ScorerSpec, aspects: list[str], index: In
         return scores
     missing = [a for a in aspects if a not in spec.per_aspect]
     if missing:
-        raise ConfigError(f"the specialised adapters of {spec.name} do not cover aspects {missing}; set eval.aspects to some of {sorted(spec.per_aspect)}")
+        raise ConfigError(
+            f"the specialised adapters of {spec.name} do not cover aspects {missing}; "
+            f"set eval.aspects to some of {sorted(spec.per_aspect)}"
+        )
     parts = [score_systems(dataset, spec.per_aspect[a], [a], index) for a in aspects]
     first = parts[0]
     nan = np.full_like(first.concat, np.nan)
-    return SystemScores(spec.name, aspects, first.task_ids, first.employee_ids, np.concatenate([p.per_aspect for p in parts]), nan, 0, 0)
+    return SystemScores(
+        spec.name,
+        aspects,
+        first.task_ids,
+        first.employee_ids,
+        np.concatenate([p.per_aspect for p in parts]),
+        nan,
+        0,
+        0,
+    )
 
 
-def evaluate_specs(dataset: Dataset, specs: list[ScorerSpec], settings: EvalSettings, run_dir: Path, aspects: Sequence[str] | None = None) -> dict[str, Any]:
+def evaluate_specs(
+    dataset: Dataset,
+    specs: list[ScorerSpec],
+    settings: EvalSettings,
+    run_dir: Path,
+    aspects: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Evaluate every view of every scorer; write ``runs/*.trec``; return the ``systems`` mapping.
 
     Returns:
@@ -190,7 +222,13 @@ def evaluate_specs(dataset: Dataset, specs: list[ScorerSpec], settings: EvalSett
     notes: dict[str, Any] = {}
     skipped: list[dict[str, str]] = []
     for spec in specs:
-        log.info("scoring %s on %d tasks x %d employees x %d aspects", spec.name, len(task_ids), len(employee_ids), len(chosen))
+        log.info(
+            "scoring %s on %d tasks x %d employees x %d aspects",
+            spec.name,
+            len(task_ids),
+            len(employee_ids),
+            len(chosen),
+        )
         try:
             scores = score_spec(dataset, spec, chosen, index)
         except UNUSABLE as error:  # this encoder cannot be used: skip its systems, keep the others
@@ -198,22 +236,38 @@ def evaluate_specs(dataset: Dataset, specs: list[ScorerSpec], settings: EvalSett
             log.warning("skipping %s: %s", spec.name, one_line(error))
             continue
         scorer_info[spec.name] = scores.summary()
-        views, view_notes, view_skips = system_views(scores, settings, grades, judged, with_concat=spec.scorer is not None)
+        views, view_notes, view_skips = system_views(
+            scores, settings, grades, judged, with_concat=spec.scorer is not None
+        )
         skipped.extend(view_skips)
         for view, matrix in views.items():
             name = f"{spec.name}/{view}"
-            values, failed = score_view(matrix[judged], grades[judged], list(settings.metrics), employee_ids, settings)
+            values, failed = score_view(
+                matrix[judged], grades[judged], list(settings.metrics), employee_ids, settings
+            )
             skipped.extend({"system": name, "metric": m, "reason": reason} for m, reason in failed.items())
             per_task = {t: {m: float(values[m][i]) for m in values} for i, t in enumerate(evaluated)}
             systems[name] = {"mean": mean(per_task), "per_task": per_task}
-            write_run(run_dir / "runs" / system_filename(name), task_ids, employee_ids, matrix, name.replace("/", "__"), settings.trec_depth)
+            write_run(
+                run_dir / "runs" / system_filename(name),
+                task_ids,
+                employee_ids,
+                matrix,
+                name.replace("/", "__"),
+                settings.trec_depth,
+            )
             if view in view_notes:
                 notes[name] = {"fold_weights": view_notes[view], "aspects": chosen}
     return {"systems": systems, "scorers": scorer_info, "notes": notes, "skipped": skipped}
 
 
-def score_view(matrix: np.ndarray, grades: np.ndarray, metrics: list[str], employee_ids: list[str],
-               settings: EvalSettings) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def score_view(
+    matrix: np.ndarray,
+    grades: np.ndarray,
+    metrics: list[str],
+    employee_ids: list[str],
+    settings: EvalSettings,
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Metric values per task, as trec_eval computes them on the run file (top ``trec_depth``).
 
     Ranking metrics see the ranking cut at ``eval.trec_depth``, exactly what ``runs/*.trec``
@@ -246,10 +300,14 @@ def score_view(matrix: np.ndarray, grades: np.ndarray, metrics: list[str], emplo
     return values, failed
 
 
-def print_table(systems: dict[str, Any], metrics: Sequence[str] = ("ap", "ndcg@1", "ndcg@5", "hit@5", "mrr", "auc")) -> str:
+def print_table(
+    systems: dict[str, Any], metrics: Sequence[str] = ("ap", "ndcg@1", "ndcg@5", "hit@5", "mrr", "auc")
+) -> str:
     """A compact fixed-width table of mean metrics (what ``teamform eval`` prints)."""
     width = max([len(s) for s in systems] + [6])
     lines = [f"{'system':<{width}}  " + "  ".join(f"{m:>7}" for m in metrics)]
     for name, system in systems.items():
-        lines.append(f"{name:<{width}}  " + "  ".join(f"{system['mean'].get(m, float('nan')):>7.3f}" for m in metrics))
+        lines.append(
+            f"{name:<{width}}  " + "  ".join(f"{system['mean'].get(m, float('nan')):>7.3f}" for m in metrics)
+        )
     return "\n".join(lines)

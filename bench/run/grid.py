@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 def collect_jobs(grid_dir: Path) -> list[dict[str, Any]]:
     """Every job's ``job.json`` in the sweep directory, by job number."""
     jobs = []
-    for path in sorted(grid_dir.glob("*/job.json"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 1 << 30):
+    for path in sorted(
+        grid_dir.glob("*/job.json"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 1 << 30
+    ):
         spec = json.loads(path.read_text())
         spec["dir"] = path.parent.name
         jobs.append(spec)
@@ -39,7 +41,14 @@ def write_grid(grid_dir: Path, provenance: dict[str, Any], expected: int | None 
         seen = {j["dir"] for j in jobs}
         for number in range(expected):
             if str(number) not in seen:
-                jobs.append({"job": str(number), "dir": str(number), "status": "failed", "reason": "the job ended without writing job.json (killed or crashed)"})
+                jobs.append(
+                    {
+                        "job": str(number),
+                        "dir": str(number),
+                        "status": "failed",
+                        "reason": "the job ended without writing job.json (killed or crashed)",
+                    }
+                )
     lines = []
     for job in jobs:
         results_file = grid_dir / job["dir"] / "results.json"
@@ -47,7 +56,15 @@ def write_grid(grid_dir: Path, provenance: dict[str, Any], expected: int | None 
             continue
         results = json.loads(results_file.read_text())
         for system, values in results.get("systems", {}).items():
-            lines.append({"job": job["job"], "experiment": job.get("experiment"), "overrides": job.get("overrides", []), "system": system, "mean": values["mean"]})
+            lines.append(
+                {
+                    "job": job["job"],
+                    "experiment": job.get("experiment"),
+                    "overrides": job.get("overrides", []),
+                    "system": system,
+                    "mean": values["mean"],
+                }
+            )
     atomic_write_text(grid_dir / "results.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
     grid = {"provenance": provenance, "jobs": jobs}
     write_json(grid_dir / "grid.json", grid)
@@ -88,9 +105,16 @@ class GridReportCallback(Callback):
         grid_dir = Path(config.hydra.sweep.dir)
         jobs = collect_jobs(grid_dir)
         first = next((j for j in jobs if j.get("dataset_hash")), {})
-        prov = grid_provenance(config, getattr(self, "started", time.time()), first.get("dataset", ""), first.get("dataset_hash", ""))
+        prov = grid_provenance(
+            config,
+            getattr(self, "started", time.time()),
+            first.get("dataset", ""),
+            first.get("dataset_hash", ""),
+        )
         write_grid(grid_dir, prov)
-        report = render_report(grid_dir, show_examples=bool(OmegaConf.select(config, "report.show_examples", default=False)))
+        report = render_report(
+            grid_dir, show_examples=bool(OmegaConf.select(config, "report.show_examples", default=False))
+        )
         failed = [j for j in jobs if j.get("status") != "ok"]
         log.info("grid finished: %d jobs, %d not ok; report: %s", len(jobs), len(failed), report)
         print(grid_dir, flush=True)

@@ -43,8 +43,9 @@ def check_synthetic_leakage(cfg: DictConfig, dataset: Dataset, artifact: SynthAr
     if leaked:
         shown = ", ".join(map(repr, leaked[:5])) + (" ..." if len(leaked) > 5 else "")
         raise ConfigError(
-            f"{len(leaked)} synthetic training task(s) of {artifact.path} duplicate evaluation tasks ({shown}); "
-            "synthesise the data again for this dataset, or set job.allow_leakage=true to go on anyway"
+            f"{len(leaked)} synthetic training task(s) of {artifact.path} duplicate evaluation tasks "
+            f"({shown}); synthesise the data again for this dataset, or set job.allow_leakage=true to go on "
+            "anyway"
         )
 
 

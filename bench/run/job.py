@@ -30,8 +30,12 @@ def run_grid_job(cfg: DictConfig) -> dict[str, Any]:
     out = run_dir()
     started = time.time()
     overrides = job_overrides()
-    record: dict[str, Any] = {"job": out.name, "experiment": experiment_of(overrides), "overrides": overrides,
-                              "kind": cfg.job.kind}
+    record: dict[str, Any] = {
+        "job": out.name,
+        "experiment": experiment_of(overrides),
+        "overrides": overrides,
+        "kind": cfg.job.kind,
+    }
     try:
         if cfg.job.kind not in KINDS:
             raise ConfigError(f"unknown job.kind {cfg.job.kind!r}; choose one of: {', '.join(KINDS)}")

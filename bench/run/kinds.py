@@ -40,7 +40,10 @@ def train_extras(trained: Trained, artifact: SynthArtifact) -> dict[str, Any]:
     return {
         "adapter_set": adapters.dir.name,
         "adapter_reused": adapters.reused,
-        "synth": {k: artifact.manifest.get(k) for k in ("backend", "model", "dataset_hash", "complete", "tokens", "cost_usd")},
+        "synth": {
+            k: artifact.manifest.get(k)
+            for k in ("backend", "model", "dataset_hash", "complete", "tokens", "cost_usd")
+        },
         "train_curve": curve,
     }
 
@@ -55,8 +58,12 @@ def embedding_picture(job: Job, trained: Trained) -> dict[str, Any]:
     cfg, dataset = job.cfg, job.dataset
     texts = list(dataset.concat_texts().values())
     before = build_model(cfg.model, cfg.paths.cache_dir).encode_documents(texts)
-    after = build_model(cfg.model, cfg.paths.cache_dir, trained.adapters.adapters.get("global"),
-                        f"{cfg.model.name}+{trained.tag}").encode_documents(texts)
+    after = build_model(
+        cfg.model,
+        cfg.paths.cache_dir,
+        trained.adapters.adapters.get("global"),
+        f"{cfg.model.name}+{trained.tag}",
+    ).encode_documents(texts)
     points = {}
     for key, vectors in (("before", before), ("after", after)):
         xy = PCA(n_components=2, random_state=0).fit_transform(np.asarray(vectors, dtype=np.float64))
@@ -126,9 +133,16 @@ def run_influence(job: Job) -> None:
                 return f"{name}/{system.split('/', 1)[1]}"
 
             if has & {"labels", "curriculums"}:
-                mix = "full" if {"labels", "curriculums"} <= has else next(iter(has & {"labels", "curriculums"}))
-                trained = job.train(artifact, mix=mix, **{"negatives.enabled": "negatives" in has,
-                                                          "negatives.schedule": "curriculum"})
+                mix = (
+                    "full"
+                    if {"labels", "curriculums"} <= has
+                    else next(iter(has & {"labels", "curriculums"}))
+                )
+                trained = job.train(
+                    artifact,
+                    mix=mix,
+                    **{"negatives.enabled": "negatives" in has, "negatives.schedule": "curriculum"},
+                )
                 job.evaluate(["adapter"], trained, rename=rename)
             else:
                 job.evaluate(["base"], rename=rename)
@@ -151,5 +165,10 @@ def run_eureka(job: Job) -> None:
     job.extras["eureka"] = history
 
 
-KINDS: dict[str, Kind] = {"eval": run_eval, "train_eval": run_train_eval, "ablation": run_ablation,
-                          "influence": run_influence, "eureka": run_eureka}
+KINDS: dict[str, Kind] = {
+    "eval": run_eval,
+    "train_eval": run_train_eval,
+    "ablation": run_ablation,
+    "influence": run_influence,
+    "eureka": run_eureka,
+}

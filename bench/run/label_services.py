@@ -45,10 +45,14 @@ def ranker(cfg: DictConfig, dataset: Dataset) -> Callable[[list[str], int], dict
     def rank_top_k(task_ids: list[str], k: int) -> dict[str, list[str]]:
         tasks = [by_id[t] for t in task_ids]
         _, scores = score_views(cfg, dataset, system, tasks)
-        fused = scores[0] if system.view == "concat" else get_aggregator(system.view)(scores)  # (n_tasks, n_emp)
+        fused = (
+            scores[0] if system.view == "concat" else get_aggregator(system.view)(scores)
+        )  # (n_tasks, n_emp)
         order = np.argsort(-np.nan_to_num(fused, nan=-np.inf), axis=1, kind="stable")[:, :k]
-        return {t: [dataset.employee_ids[j] for j in row if not np.isnan(fused[i, j])]
-                for i, (t, row) in enumerate(zip(task_ids, order, strict=True))}
+        return {
+            t: [dataset.employee_ids[j] for j in row if not np.isnan(fused[i, j])]
+            for i, (t, row) in enumerate(zip(task_ids, order, strict=True))
+        }
 
     return rank_top_k
 
@@ -64,7 +68,8 @@ def proposer(cfg: DictConfig, dataset: Dataset) -> Callable[[str, list[str]], di
 
 
 def splitter(cfg: DictConfig, dataset: Dataset) -> Callable[[str], list[str]]:
-    """``split_project(text)``: the LLM's split of a description (one task per line with ``llm=simulated``)."""
+    """``split_project(text)``: the LLM's split of a description (one task per line with
+    ``llm=simulated``)."""
 
     def split(text: str) -> list[str]:
         title, lines = split_text_tasks(text)
@@ -85,10 +90,21 @@ def labeller(cfg: DictConfig, dataset: Dataset) -> Callable[[list[tuple[Task, Em
         pid = prompt_id(template)
         aspects = list(dataset.aspects)
         requests = [
-            LLMRequest("label", [{"role": "user", "content": render_label_prompt(
-                template, dataset.context or "", task.project, task.task, employee.text(aspects))}],
-                RelevanceLabel, {"project": task.project, "task": task.task, "employee_id": employee.id, "prompt_id": pid},
-                temperature=float(OmegaConf.select(cfg, "synth.label_temperature", default=0.0)), seed=int(cfg.seed))
+            LLMRequest(
+                "label",
+                [
+                    {
+                        "role": "user",
+                        "content": render_label_prompt(
+                            template, dataset.context or "", task.project, task.task, employee.text(aspects)
+                        ),
+                    }
+                ],
+                RelevanceLabel,
+                {"project": task.project, "task": task.task, "employee_id": employee.id, "prompt_id": pid},
+                temperature=float(OmegaConf.select(cfg, "synth.label_temperature", default=0.0)),
+                seed=int(cfg.seed),
+            )
             for task, employee in pairs
         ]
         with build_client(cfg.llm, dataset) as client:

@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 SYNTH_KINDS = ("train_eval", "ablation", "influence", "eureka")
 # Free disk a grid job needs for its caches (adapters, checkpoints, embeddings), in bytes.
 MIN_FREE_BYTES = 1 << 30
-REAL_LLMS = ("llm=openai_compatible llm.backend.base_url=http://HOST:PORT/v1 llm.backend.model=NAME, "
-             "llm=local (llama.cpp on this machine), or llm=openai (with OPENAI_API_KEY)")
+REAL_LLMS = (
+    "llm=openai_compatible llm.backend.base_url=http://HOST:PORT/v1 llm.backend.model=NAME, "
+    "llm=local (llama.cpp on this machine), or llm=openai (with OPENAI_API_KEY)"
+)
 
 
 def _backend(cfg: DictConfig) -> str:
@@ -41,8 +43,10 @@ def llm_problem(cfg: DictConfig, dataset: Dataset) -> str | None:
     """Why the ``llm=`` backend cannot synthesise for ``dataset``, or ``None``."""
     backend = _backend(cfg)
     if backend == "SimulatedBackend" and dataset.truth is None:
-        return (f"llm=simulated answers from a dataset's hidden truth, which only data=demo and data=onet have, "
-                f"not data={dataset.name}; use a real LLM: {REAL_LLMS}")
+        return (
+            f"llm=simulated answers from a dataset's hidden truth, which only data=demo and data=onet have, "
+            f"not data={dataset.name}; use a real LLM: {REAL_LLMS}"
+        )
     if backend == "OpenAIBackend":
         key_env = OmegaConf.select(cfg, "llm.backend.api_key_env", default=None)
         if key_env and not os.environ.get(key_env):
@@ -56,8 +60,10 @@ def llm_problem(cfg: DictConfig, dataset: Dataset) -> str | None:
 
 def eureka_problem(cfg: DictConfig) -> str | None:
     if _backend(cfg) == "SimulatedBackend":
-        return ("Eureka needs a real LLM backend (llm=openai, openai_compatible or local): the simulated "
-                "backend's labels do not depend on the prompt, so there is nothing to optimise")
+        return (
+            "Eureka needs a real LLM backend (llm=openai, openai_compatible or local): the simulated "
+            "backend's labels do not depend on the prompt, so there is nothing to optimise"
+        )
     return None
 
 
@@ -69,14 +75,18 @@ def model_problem(model_cfg: DictConfig) -> str | None:
     if Path(path).expanduser().exists():
         return None
     if Path(path).is_absolute() or path.startswith((".", "~")) or path.count("/") != 1:
-        return f"model.name_or_path={path!r} does not exist; give a local model directory or a hub id (org/name)"
+        return (
+            f"model.name_or_path={path!r} does not exist; give a local model directory or a hub id (org/name)"
+        )
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
         from huggingface_hub import try_to_load_from_cache  # deferred: only hub ids need it
 
         revision = OmegaConf.select(model_cfg, "revision", default=None)
         if not isinstance(try_to_load_from_cache(path, "config.json", revision=revision), str):
-            return (f"model={model_cfg.name}: {path} is not in the Hugging Face cache and HF_HUB_OFFLINE=1; "
-                    f"download it once with internet (huggingface-cli download {path}) or pick model=minilm")
+            return (
+                f"model={model_cfg.name}: {path} is not in the Hugging Face cache and HF_HUB_OFFLINE=1; "
+                f"download it once with internet (huggingface-cli download {path}) or pick model=minilm"
+            )
     return None
 
 
@@ -91,8 +101,10 @@ def folder_problem(key: str, folder: str | Path, min_free: int = MIN_FREE_BYTES)
         return f"{key}={path} is not writable ({error.strerror}); set {key}=DIR to a folder you can write"
     free = shutil.disk_usage(path).free
     if free < min_free:
-        return (f"{key}={path} has {free / 2**20:.0f} MiB free, less than the {min_free / 2**20:.0f} MiB the caches "
-                f"need; free some space or set {key}=DIR on a larger disk")
+        return (
+            f"{key}={path} has {free / 2**20:.0f} MiB free, less than the {min_free / 2**20:.0f} MiB "
+            f"the caches need; free some space or set {key}=DIR on a larger disk"
+        )
     return None
 
 
@@ -137,8 +149,11 @@ def check_job(cfg: DictConfig, dataset: Dataset, kind: str | None = None) -> Non
 def check_synthesis(cfg: DictConfig, dataset: Dataset) -> None:
     """``teamform synth``: the backend can serve the dataset; the label-pool model loads; folders."""
     base_pool = OmegaConf.select(cfg, "synth.label_pool_encoder", default="tfidf") == "base"
-    reason = (llm_problem(cfg, dataset) or (model_problem(cfg.model) if base_pool else None)
-              or folder_problem("paths.cache_dir", cfg.paths.cache_dir))
+    reason = (
+        llm_problem(cfg, dataset)
+        or (model_problem(cfg.model) if base_pool else None)
+        or folder_problem("paths.cache_dir", cfg.paths.cache_dir)
+    )
     if reason:
         raise ConfigError(reason)
 
@@ -166,7 +181,9 @@ def plan_grid(config: DictConfig, dataset: Dataset) -> GridPlan:
     from hydra import compose  # deferred: only a running multirun plans a grid
 
     task = list(OmegaConf.select(config, "hydra.overrides.task", default=[]) or [])
-    swept = next((o.split("=", 1)[1] for o in task if o.startswith("experiment=")), None)  # the command line wins
+    swept = next(
+        (o.split("=", 1)[1] for o in task if o.startswith("experiment=")), None
+    )  # the command line wins
     swept = swept or str(OmegaConf.select(config, "hydra.sweeper.params.experiment", default="") or "")
     overrides = [o for o in task if not o.startswith("experiment=")]
     config_name = OmegaConf.select(config, "hydra.job.config_name", default="grid")
@@ -186,6 +203,8 @@ def plan_grid(config: DictConfig, dataset: Dataset) -> GridPlan:
     plan = GridPlan(runnable, left_out)
     if left_out and not plan.trains:
         first = next(iter(left_out.values()))
-        raise ConfigError(f"the grid cannot run on data={dataset.name}: no fine-tuning experiment can run "
-                          f"({len(left_out)} of {len(left_out) + len(runnable)} experiments left out): {first}")
+        raise ConfigError(
+            f"the grid cannot run on data={dataset.name}: no fine-tuning experiment can run "
+            f"({len(left_out)} of {len(left_out) + len(runnable)} experiments left out): {first}"
+        )
     return plan

@@ -115,14 +115,25 @@ class Job:
         settings = train_settings(cfg, **changes)
         tracker = instantiate(cfg.logger)
         adapters = train_adapter_set(
-            self.dataset, artifact, lambda: make_encoder(cfg.model), settings, cfg.paths.cache_dir,
-            logger_factory=lambda name, save_dir: lightning_logger(tracker, self.out, f"train-{name}",
-                                                                   group=save_dir.parent.name),
+            self.dataset,
+            artifact,
+            lambda: make_encoder(cfg.model),
+            settings,
+            cfg.paths.cache_dir,
+            logger_factory=lambda name, save_dir: lightning_logger(
+                tracker, self.out, f"train-{name}", group=save_dir.parent.name
+            ),
         )
         return Trained(adapters, settings)
 
-    def evaluate(self, encoders: list[str], trained: Trained | AdapterSet | None = None, tag: str | None = None,
-                 settings: EvalSettings | None = None, rename: Callable[[str], str] | None = None) -> dict[str, Any]:
+    def evaluate(
+        self,
+        encoders: list[str],
+        trained: Trained | AdapterSet | None = None,
+        tag: str | None = None,
+        settings: EvalSettings | None = None,
+        rename: Callable[[str], str] | None = None,
+    ) -> dict[str, Any]:
         """Score ``encoders`` (``eval.encoders`` names; ``adapter`` = ``trained``) and keep their systems.
 
         Args:
@@ -138,12 +149,18 @@ class Job:
         adapters = trained.adapters if isinstance(trained, Trained) else trained
         if tag is None:
             tag = trained.tag if isinstance(trained, Trained) else "lora"
-        specs, skipped = build_scorers(encoders, self.cfg.model, self.cfg.paths.cache_dir, adapters, tag,
-                                       openai=self.settings.openai)
+        specs, skipped = build_scorers(
+            encoders, self.cfg.model, self.cfg.paths.cache_dir, adapters, tag, openai=self.settings.openai
+        )
         return self.evaluate_specs(specs, settings, rename, skipped)
 
-    def evaluate_specs(self, specs: list[ScorerSpec], settings: EvalSettings | None = None,
-                       rename: Callable[[str], str] | None = None, skipped: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    def evaluate_specs(
+        self,
+        specs: list[ScorerSpec],
+        settings: EvalSettings | None = None,
+        rename: Callable[[str], str] | None = None,
+        skipped: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
         """Score built scorers (``teamform eval`` with extra specs); see :meth:`evaluate`."""
         settings = settings or self.settings
         results = evaluate_specs(self.dataset, specs, settings, self.out)
@@ -152,8 +169,15 @@ class Job:
         self.systems.update(scored)
         self.scorers.update(results["scorers"])
         self.notes.update({rename(name): note for name, note in results["notes"].items()})
-        self.skipped.extend([*(skipped or []), *({**s, "system": rename(s["system"])} if "/*" not in s["system"] else s
-                                                 for s in results["skipped"])])
+        self.skipped.extend(
+            [
+                *(skipped or []),
+                *(
+                    {**s, "system": rename(s["system"])} if "/*" not in s["system"] else s
+                    for s in results["skipped"]
+                ),
+            ]
+        )
         return scored
 
     def body(self) -> dict[str, Any]:
@@ -162,8 +186,14 @@ class Job:
         systems = self.systems
         if patterns:
             systems = {k: v for k, v in systems.items() if any(fnmatch.fnmatch(k, p) for p in patterns)}
-        return {"systems": systems, "scorers": self.scorers, "notes": self.notes, "skipped": self.skipped,
-                "extras": self.extras, "study": {**OmegaConf.to_container(self.cfg.study, resolve=True), **self.study}}
+        return {
+            "systems": systems,
+            "scorers": self.scorers,
+            "notes": self.notes,
+            "skipped": self.skipped,
+            "extras": self.extras,
+            "study": {**OmegaConf.to_container(self.cfg.study, resolve=True), **self.study},
+        }
 
 
 Kind = Callable[[Job], Any]
@@ -183,7 +213,9 @@ def load_and_check(cfg: DictConfig) -> Dataset:
     return dataset
 
 
-def run_job(cfg: DictConfig, out: Path, kind: Kind, job_type: str = "eval", dataset: Dataset | None = None) -> dict[str, Any]:
+def run_job(
+    cfg: DictConfig, out: Path, kind: Kind, job_type: str = "eval", dataset: Dataset | None = None
+) -> dict[str, Any]:
     """Run one job by the recipe and return what ``results.json`` holds.
 
     Args:

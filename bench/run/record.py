@@ -32,17 +32,28 @@ def backend_name(config: DictConfig) -> str:
 
 def job_provenance(cfg: DictConfig, dataset: Dataset) -> dict[str, Any]:
     """Code version, dataset name and hash, model, LLM backend, seed and date of one job."""
-    return {"code_version": code_version(), "dataset": dataset.name, "dataset_hash": dataset.hash,
-            "model": cfg.model.name, "llm_backend": backend_name(cfg),
-            "seeds": cfg.seed, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    return {
+        "code_version": code_version(),
+        "dataset": dataset.name,
+        "dataset_hash": dataset.hash,
+        "model": cfg.model.name,
+        "llm_backend": backend_name(cfg),
+        "seeds": cfg.seed,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
 
 
-def grid_provenance(config: DictConfig, started: float, dataset_name: str = "", dataset_hash: str = "") -> dict[str, Any]:
+def grid_provenance(
+    config: DictConfig, started: float, dataset_name: str = "", dataset_hash: str = ""
+) -> dict[str, Any]:
     """The grid-level provenance of ``grid.json`` (adds profile, wall-clock and device)."""
     import torch  # deferred: only the end of a grid needs the device name
 
-    device = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
-              else f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)")
+    device = (
+        torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
+    )
     return {
         "code_version": code_version(),
         "dataset": dataset_name or OmegaConf.select(config, "data._target_", default="").rsplit(".", 1)[-1],
@@ -64,7 +75,9 @@ def study_block(cfg: DictConfig, additions: dict[str, Any] | None = None) -> dic
     return study
 
 
-def write_results(out: Path, cfg: DictConfig, dataset: Dataset | None, body: dict[str, Any]) -> dict[str, Any]:
+def write_results(
+    out: Path, cfg: DictConfig, dataset: Dataset | None, body: dict[str, Any]
+) -> dict[str, Any]:
     """Write ``config.yaml`` and then ``results.json`` (the one place that writes it).
 
     Args:

@@ -47,7 +47,9 @@ class IndexSpec:
         if self.kind not in INDEX_KINDS:
             raise unknown_choice("eval.index", self.kind, INDEX_KINDS)
         if self.top_k is not None and int(self.top_k) < 1:
-            raise ConfigError(f"eval.top_k must be a positive integer or null (rank everyone), not {self.top_k!r}")
+            raise ConfigError(
+                f"eval.top_k must be a positive integer or null (rank everyone), not {self.top_k!r}"
+            )
 
 
 def _as_matrix(vectors: np.ndarray, normalize: bool) -> np.ndarray:
@@ -82,7 +84,9 @@ def build_index(docs: np.ndarray, spec: IndexSpec = IndexSpec()):  # noqa: ANN20
     return index
 
 
-def search(index, queries: np.ndarray, k: int, spec: IndexSpec = IndexSpec()) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+def search(
+    index, queries: np.ndarray, k: int, spec: IndexSpec = IndexSpec()
+) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
     """The ``k`` best documents per query: ``(scores (n_q, k) float32, ids (n_q, k) int64)``.
 
     Ids are -1 (score -inf) where an approximate index returns fewer than ``k`` documents.

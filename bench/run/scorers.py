@@ -50,7 +50,9 @@ def _lexical(name: str) -> Callable[[Path], Any]:
 
 
 def _openai(name: str) -> Callable[..., Any]:
-    def build(cache_dir: Path, **options: Any) -> Any:  # cached batch by batch: a rerun pays only what is missing
+    def build(
+        cache_dir: Path, **options: Any
+    ) -> Any:  # cached batch by batch: a rerun pays only what is missing
         return OpenAIEmbedder(name, cache_dir=cache_dir, **options)
 
     return build
@@ -95,7 +97,9 @@ def make_encoder(model_cfg: DictConfig, adapter: Path | None = None, name: str |
     return instantiate(model_cfg, _convert_="all", **overrides)
 
 
-def build_model(model_cfg: DictConfig, cache_dir: str | Path, adapter: Path | None = None, name: str | None = None) -> CachedEncoder:
+def build_model(
+    model_cfg: DictConfig, cache_dir: str | Path, adapter: Path | None = None, name: str | None = None
+) -> CachedEncoder:
     """The configured encoder (optionally with a PEFT adapter), behind the embedding cache."""
     return CachedEncoder(make_encoder(model_cfg, adapter, name), Path(cache_dir) / "embeddings")
 
@@ -139,8 +143,13 @@ def build_scorers(
         else:
             full = f"{model_cfg.name}+{tag}"
             if adapters.mode == GLOBAL:
-                specs.append(ScorerSpec(full, build_model(model_cfg, cache_dir, adapters.adapters[GLOBAL], full)))
+                specs.append(
+                    ScorerSpec(full, build_model(model_cfg, cache_dir, adapters.adapters[GLOBAL], full))
+                )
             else:
-                per = {a: build_model(model_cfg, cache_dir, path, f"{full}-{a}") for a, path in adapters.adapters.items()}
+                per = {
+                    a: build_model(model_cfg, cache_dir, path, f"{full}-{a}")
+                    for a, path in adapters.adapters.items()
+                }
                 specs.append(ScorerSpec(full, per_aspect=per))
     return specs, skipped

@@ -57,9 +57,15 @@ class SystemScores:
     def summary(self) -> dict[str, Any]:
         """Numbers for logs and ``results.json`` (no text)."""
         share = self.concat_truncated / self.concat_texts if self.concat_texts else 0.0
-        return {"scorer": self.scorer, "aspects": list(self.aspects), "tasks": len(self.task_ids),
-                "employees": len(self.employee_ids), "concat_truncated": self.concat_truncated,
-                "concat_texts": self.concat_texts, "concat_truncated_share": share}
+        return {
+            "scorer": self.scorer,
+            "aspects": list(self.aspects),
+            "tasks": len(self.task_ids),
+            "employees": len(self.employee_ids),
+            "concat_truncated": self.concat_truncated,
+            "concat_texts": self.concat_texts,
+            "concat_truncated_share": share,
+        }
 
 
 def check_aspects(dataset: Dataset, aspects: Sequence[str] | None) -> list[str]:
@@ -86,12 +92,16 @@ def _scatter(columns: np.ndarray, scores: np.ndarray, n_tasks: int, n_employees:
     return out
 
 
-def _score_views(scorer: object, queries: list[str], views: list[dict[str, str]], index: IndexSpec) -> list[np.ndarray]:
+def _score_views(
+    scorer: object, queries: list[str], views: list[dict[str, str]], index: IndexSpec
+) -> list[np.ndarray]:
     """``(n_tasks, len(view))`` scores of each view's documents; dense: one encode call for all."""
     if not _is_dense(scorer):
         return [keep_top_k(scorer.score(queries, list(v.values())), index.top_k) for v in views]
     q = scorer.encode_queries(queries)  # (n_tasks, dim)
-    d = scorer.encode_documents([text for view in views for text in view.values()])  # (sum of view sizes, dim)
+    d = scorer.encode_documents(
+        [text for view in views for text in view.values()]
+    )  # (sum of view sizes, dim)
     bounds = np.cumsum([0] + [len(v) for v in views])
     return [score_matrix(q, d[bounds[i] : bounds[i + 1]], index) for i in range(len(views))]
 
@@ -140,9 +150,14 @@ def score_systems(
         for i, s in zip(mine, _score_views(owner, queries, [views[i] for i in mine], index), strict=True):
             scores[i] = s
     matrices = [
-        _scatter(np.array([column[e] for e in view], dtype=np.int64), s, n_t, n_e) for view, s in zip(views, scores, strict=True)
+        _scatter(np.array([column[e] for e in view], dtype=np.int64), s, n_t, n_e)
+        for view, s in zip(views, scores, strict=True)
     ]
-    truncated = int(scorer.count_truncated(list(concat.values()), "document")) if hasattr(scorer, "count_truncated") else 0
+    truncated = (
+        int(scorer.count_truncated(list(concat.values()), "document"))
+        if hasattr(scorer, "count_truncated")
+        else 0
+    )
     return SystemScores(
         scorer=getattr(scorer, "name", type(scorer).__name__),
         aspects=chosen,

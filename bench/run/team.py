@@ -64,15 +64,23 @@ def constraints_of(cfg: DictConfig, dataset: Dataset) -> TeamConstraints:
     """``team.*`` constraints, with each employee's ``capacity`` from the data where given."""
     team = cfg.team
     capacity = {e.id: int(e.capacity) for e in dataset.employees if getattr(e, "capacity", None) is not None}
-    return TeamConstraints(per_task=int(team.per_task), max_tasks_per_person=int(team.max_tasks_per_person),
-                           capacity=capacity or None, exclude=list(team.exclude or []), require=list(team.require or []))
+    return TeamConstraints(
+        per_task=int(team.per_task),
+        max_tasks_per_person=int(team.max_tasks_per_person),
+        capacity=capacity or None,
+        exclude=list(team.exclude or []),
+        require=list(team.require or []),
+    )
 
 
 def read_tasks(cfg: DictConfig, dataset: Dataset, out: Path) -> ProjectSpec:
-    """The project and its tasks; a text description is split (LLM, or one task per line) into ``tasks.json``."""
+    """The project and its tasks; a text description is split (LLM, or one task per line) into
+    ``tasks.json``."""
     if not cfg.team.project:
-        raise ConfigError("teamform team needs team.project=FILE: a JSON file {\"project\": ..., \"tasks\": [...]} "
-                          "or a plain-text project description")
+        raise ConfigError(
+            'teamform team needs team.project=FILE: a JSON file {"project": ..., "tasks": [...]} '
+            "or a plain-text project description"
+        )
     spec = read_project(cfg.team.project)
     if spec.source == "text":
         spec = split_project(cfg, dataset, spec)
@@ -90,15 +98,23 @@ def split_project(cfg: DictConfig, dataset: Dataset, spec: ProjectSpec) -> Proje
         return ProjectSpec(title or spec.project, tasks, "text")
     from data_synth.backend import LLMRequest  # deferred: only a real LLM split needs the request type
 
-    prompt = load_template("tasks").render(enterprise_context=dataset.context or "", project=text,
-                                           n_tasks=int(cfg.team.n_tasks))
-    request = LLMRequest("tasks", [{"role": "user", "content": prompt}], TaskList,
-                         {"project": spec.project, "n_tasks": int(cfg.team.n_tasks)}, seed=int(cfg.seed))
+    prompt = load_template("tasks").render(
+        enterprise_context=dataset.context or "", project=text, n_tasks=int(cfg.team.n_tasks)
+    )
+    request = LLMRequest(
+        "tasks",
+        [{"role": "user", "content": prompt}],
+        TaskList,
+        {"project": spec.project, "n_tasks": int(cfg.team.n_tasks)},
+        seed=int(cfg.seed),
+    )
     with build_client(cfg.llm, dataset) as client:
         (reply,) = client.run(client.map([request], desc="split project"))
     if reply is None or not reply.parsed.tasks:
-        raise ConfigError(f"the LLM returned no tasks for {cfg.team.project}; write them as JSON "
-                          "{\"project\": ..., \"tasks\": [...]} and pass that file as team.project")
+        raise ConfigError(
+            f"the LLM returned no tasks for {cfg.team.project}; write them as JSON "
+            '{"project": ..., "tasks": [...]} and pass that file as team.project'
+        )
     return ProjectSpec(spec.project, [t for t in reply.parsed.tasks if t.strip()], "text")
 
 
@@ -116,23 +132,30 @@ def parse_system(cfg: DictConfig, name: str) -> TeamSystem:
     """``ENCODER/VIEW`` (``minilm+lora-global-full/condorcet``) with its adapter set found in the cache."""
     encoder, _, view = name.partition("/")
     if view != "concat" and view not in AGGREGATORS:
-        raise ConfigError(f"team.system={name!r}: the view must be concat or an aggregator "
-                          f"({', '.join(AGGREGATORS)})")
+        raise ConfigError(
+            f"team.system={name!r}: the view must be concat or an aggregator ({', '.join(AGGREGATORS)})"
+        )
     base, _, tag = encoder.partition("+")
     if base != cfg.model.name:
-        raise ConfigError(f"team.system={name!r} names encoder {base!r} but model={cfg.model.name}; "
-                          f"pass model={base} or a system of {cfg.model.name}")
+        raise ConfigError(
+            f"team.system={name!r} names encoder {base!r} but model={cfg.model.name}; "
+            f"pass model={base} or a system of {cfg.model.name}"
+        )
     if not tag:
         return TeamSystem(encoder, view)
     if cfg.team.adapter_set:
         return TeamSystem(encoder, view, AdapterSet.load(cfg.team.adapter_set))
     found = adapter_sets(cfg.paths.cache_dir, tag)
     if not found:
-        raise ConfigError(f"no finished adapter set with tag {tag} in {Path(cfg.paths.cache_dir) / 'adapters'}; "
-                          "train one (teamform train / grid) or pass team.adapter_set=DIR")
+        raise ConfigError(
+            f"no finished adapter set with tag {tag} in {Path(cfg.paths.cache_dir) / 'adapters'}; "
+            "train one (teamform train / grid) or pass team.adapter_set=DIR"
+        )
     if len(found) > 1:
         listed = ", ".join(str(p) for p in found)
-        raise ConfigError(f"{len(found)} cached adapter sets have tag {tag} ({listed}); pick one with team.adapter_set=DIR")
+        raise ConfigError(
+            f"{len(found)} cached adapter sets have tag {tag} ({listed}); pick one with team.adapter_set=DIR"
+        )
     return TeamSystem(encoder, view, AdapterSet.load(found[0]))
 
 
@@ -157,8 +180,10 @@ def best_of_grid(cfg: DictConfig, grid: Path) -> TeamSystem:
         if best is None or value > best[0]:
             best = (value, row["system"], adapters)
     if best is None:
-        raise ConfigError(f"team.from_grid={grid}: no system of model={cfg.model.name} with {criterion} in its "
-                          "results.jsonl; pass a grid directory written by `teamform grid`")
+        raise ConfigError(
+            f"team.from_grid={grid}: no system of model={cfg.model.name} with {criterion} in its "
+            "results.jsonl; pass a grid directory written by `teamform grid`"
+        )
     value, name, adapters = best
     encoder, _, view = name.partition("/")
     chosen = f"chosen on the evaluation tasks of grid {grid.name}: mean {criterion} = {value:.4f}"
@@ -176,11 +201,17 @@ def resolve_system(cfg: DictConfig) -> TeamSystem:
 def encoder_for(cfg: DictConfig, system: TeamSystem, view: str) -> Any:
     """The (cached) encoder of one view: the base model, the global adapter, or the aspect's adapter."""
     adapter = None if system.adapters is None else system.adapters.adapter_for(view)
-    name = system.encoder if system.adapters is None or system.adapters.mode == GLOBAL else f"{system.encoder}-{view}"
+    name = (
+        system.encoder
+        if system.adapters is None or system.adapters.mode == GLOBAL
+        else f"{system.encoder}-{view}"
+    )
     return build_model(cfg.model, cfg.paths.cache_dir, adapter, name)
 
 
-def score_views(cfg: DictConfig, dataset: Dataset, system: TeamSystem, tasks: list[Task]) -> tuple[list[str], np.ndarray]:
+def score_views(
+    cfg: DictConfig, dataset: Dataset, system: TeamSystem, tasks: list[Task]
+) -> tuple[list[str], np.ndarray]:
     """Per-view ``(m_views, n_tasks, n_employees)`` scores from the persistent index."""
     views = ["concat"] if system.view == "concat" else list(dataset.aspects)
     if system.adapters is not None and system.adapters.mode != GLOBAL and system.view == "concat":
@@ -196,27 +227,36 @@ def score_views(cfg: DictConfig, dataset: Dataset, system: TeamSystem, tasks: li
     return views, np.stack(matrices)  # (m_views, n_tasks, n_employees)
 
 
-def propose_team(cfg: DictConfig, dataset: Dataset, spec: ProjectSpec, system: TeamSystem | None = None) -> dict[str, Any]:
+def propose_team(
+    cfg: DictConfig, dataset: Dataset, spec: ProjectSpec, system: TeamSystem | None = None
+) -> dict[str, Any]:
     """The ``team.json`` document for ``spec``'s tasks (nothing written); see :func:`run_team`."""
     constraints = constraints_of(cfg, dataset)
-    check_counts(len(spec.tasks), len(dataset.employees), constraints, dataset.employee_ids, str(cfg.team.solver))
+    check_counts(
+        len(spec.tasks), len(dataset.employees), constraints, dataset.employee_ids, str(cfg.team.solver)
+    )
     system = system or resolve_system(cfg)
     ids = task_ids(len(spec.tasks))
     tasks = [Task(i, spec.project, text) for i, text in zip(ids, spec.tasks, strict=True)]
     views, scores = score_views(cfg, dataset, system, tasks)
-    fused = scores[0] if system.view == "concat" else get_aggregator(system.view)(scores)  # (n_tasks, n_employees)
+    fused = (
+        scores[0] if system.view == "concat" else get_aggregator(system.view)(scores)
+    )  # (n_tasks, n_employees)
     assignment = assign(fused, dataset.employee_ids, ids, constraints, str(cfg.team.solver))
     explained = explain_tasks(scores, views, fused, assignment, ids, dataset.employee_ids, constraints)
     for task, text in zip(explained, spec.tasks, strict=True):
         task["text"] = text
-    extra: dict[str, Any] = {"dataset": {"name": dataset.name, "hash": dataset.hash},
-                             "comparison": compare_solvers(fused, dataset.employee_ids, ids, constraints)}
+    extra: dict[str, Any] = {
+        "dataset": {"name": dataset.name, "hash": dataset.hash},
+        "comparison": compare_solvers(fused, dataset.employee_ids, ids, constraints),
+    }
     if system.chosen:
         extra["chosen"] = system.chosen
     if system.adapters is not None:
         extra["adapter_set"] = str(system.adapters.dir)
-    return team_document(spec.project, system.name, str(cfg.team.solver), assignment.objective, explained,
-                         constraints, extra)
+    return team_document(
+        spec.project, system.name, str(cfg.team.solver), assignment.objective, explained, constraints, extra
+    )
 
 
 def run_team(cfg: DictConfig, dataset: Dataset, out: Path) -> dict[str, Any]:
@@ -226,8 +266,13 @@ def run_team(cfg: DictConfig, dataset: Dataset, out: Path) -> dict[str, Any]:
     ``TEAM.md`` only with ``team.show_text=true``.
     """
     spec = read_tasks(cfg, dataset, out)
-    check_counts(len(spec.tasks), len(dataset.employees), constraints_of(cfg, dataset), dataset.employee_ids,
-                 str(cfg.team.solver))  # infeasible by counts alone: refused before any model loads
+    check_counts(
+        len(spec.tasks),
+        len(dataset.employees),
+        constraints_of(cfg, dataset),
+        dataset.employee_ids,
+        str(cfg.team.solver),
+    )  # infeasible by counts alone: refused before any model loads
     check_job(cfg, dataset, kind="eval")
     team = propose_team(cfg, dataset, spec)
     write_json(out / "team.json", team)

@@ -81,7 +81,9 @@ class EmployeeIndex:
             self._write_faiss(view, vectors)
         self.loaded.pop(view, None)
         stats = IndexStats(view, encoded=len(changed), reused=len(same), removed=removed)
-        log.info("index %s: %d encoded, %d reused, %d removed", view, stats.encoded, stats.reused, stats.removed)
+        log.info(
+            "index %s: %d encoded, %d reused, %d removed", view, stats.encoded, stats.reused, stats.removed
+        )
         return stats
 
     def _write_faiss(self, view: str, vectors: np.ndarray) -> None:

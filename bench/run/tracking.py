@@ -26,8 +26,14 @@ class Tracker(Protocol):
 
     name: str
 
-    def start(self, run_dir: Path, config: dict[str, Any], group: str | None = None, job_type: str = "eval",
-              name: str | None = None) -> None: ...
+    def start(
+        self,
+        run_dir: Path,
+        config: dict[str, Any],
+        group: str | None = None,
+        job_type: str = "eval",
+        name: str | None = None,
+    ) -> None: ...
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None: ...
 
@@ -52,7 +58,9 @@ def grid_group(cfg: DictConfig, out: Path) -> str | None:
 def start_tracker(cfg: DictConfig, out: Path, job_type: str) -> Tracker:
     """The ``logger=`` tracker, started for the run directory ``out`` (secrets removed from its config)."""
     tracker = instantiate(cfg.logger)
-    tracker.start(out, plain_config(cfg), group=grid_group(cfg, out), job_type=job_type, name=f"{job_type}-{out.name}")
+    tracker.start(
+        out, plain_config(cfg), group=grid_group(cfg, out), job_type=job_type, name=f"{job_type}-{out.name}"
+    )
     return tracker
 
 
@@ -70,7 +78,14 @@ class NullTracker:
 
     name = "none"
 
-    def start(self, run_dir: Path, config: dict[str, Any], group: str | None = None, job_type: str = "eval", name: str | None = None) -> None:
+    def start(
+        self,
+        run_dir: Path,
+        config: dict[str, Any],
+        group: str | None = None,
+        job_type: str = "eval",
+        name: str | None = None,
+    ) -> None:
         self.run_dir = Path(run_dir)
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
@@ -117,7 +132,13 @@ class WandbTracker(NullTracker):
 
     name = "wandb"
 
-    def __init__(self, project: str = "teamform-bench", mode: str = "offline", dir: str | None = None, entity: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        project: str = "teamform-bench",
+        mode: str = "offline",
+        dir: str | None = None,
+        entity: str | None = None,
+    ) -> None:  # noqa: A002
         self.project, self.mode, self.dir, self.entity = project, mode, dir, entity
         self.run = None
 
@@ -135,7 +156,9 @@ class WandbTracker(NullTracker):
             name=name,
             config=config,
             reinit="create_new",
-            settings=wandb.Settings(silent=True, console="off", disable_git=True, save_code=False, x_disable_stats=True),
+            settings=wandb.Settings(
+                silent=True, console="off", disable_git=True, save_code=False, x_disable_stats=True
+            ),
         )
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:

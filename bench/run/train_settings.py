@@ -42,8 +42,11 @@ def _describe(value: Any) -> Any:
     if isinstance(value, LoraSettings):
         return value.as_dict()
     if isinstance(value, NegativeSettings):
-        return {"enabled": value.enabled, "schedule": value.effective_schedule,
-                "level": value.level if value.effective_schedule == "fixed" else None}
+        return {
+            "enabled": value.enabled,
+            "schedule": value.effective_schedule,
+            "level": value.level if value.effective_schedule == "fixed" else None,
+        }
     if isinstance(value, (list, tuple)):
         return [_describe(v) for v in value]
     return value
@@ -113,9 +116,25 @@ class TrainSettings:
 
     def key_parts(self) -> dict[str, Any]:
         """The settings that change the trained weights (for the adapters' content key)."""
-        keys = ("adapter_mode", "aspects", "drop_aspects", "mix", "label_negatives", "max_label_negatives",
-                "temperature", "batch_size", "accumulate_grad_batches", "epochs", "max_steps",
-                "dev_fraction", "seed", "lora", "negatives", "optimizer", "scheduler")
+        keys = (
+            "adapter_mode",
+            "aspects",
+            "drop_aspects",
+            "mix",
+            "label_negatives",
+            "max_label_negatives",
+            "temperature",
+            "batch_size",
+            "accumulate_grad_batches",
+            "epochs",
+            "max_steps",
+            "dev_fraction",
+            "seed",
+            "lora",
+            "negatives",
+            "optimizer",
+            "scheduler",
+        )
         parts = {k: _describe(getattr(self, k)) for k in keys}
         if not self.label_negatives:
             parts["max_label_negatives"] = 0

@@ -41,8 +41,16 @@ def lightning_logger(tracker: Any, save_dir: Path, name: str, group: str | None 
     if kind == "wandb":
         from lightning.pytorch.loggers import WandbLogger
 
-        return WandbLogger(project=tracker.project, entity=tracker.entity, mode=tracker.mode, save_dir=str(save_dir),
-                           name=name, group=group, job_type="train", log_model=False)
+        return WandbLogger(
+            project=tracker.project,
+            entity=tracker.entity,
+            mode=tracker.mode,
+            save_dir=str(save_dir),
+            name=name,
+            group=group,
+            job_type="train",
+            log_model=False,
+        )
     if kind == "csv":
         from lightning.pytorch.loggers import CSVLogger
 
@@ -85,7 +93,9 @@ def train_adapter_set(
     cuda = torch.cuda.is_available() and settings.accelerator in ("auto", "gpu", "cuda")
     precision = settings.resolved_precision(cuda)
     synth_hash = artifact_hash(artifact.path)
-    key = adapter_key(settings.key_parts(), dataset.hash, synth_hash, probe.fingerprint, {"precision": precision})
+    key = adapter_key(
+        settings.key_parts(), dataset.hash, synth_hash, probe.fingerprint, {"precision": precision}
+    )
     root = Path(cache_dir) / "adapters" / key
     if (root / "metadata.json").exists():
         found = AdapterSet.load(root)
@@ -95,17 +105,33 @@ def train_adapter_set(
     results = {}
     for name in adapter_names(dataset, settings):
         aspect = None if name == GLOBAL else name
-        results[name] = train_adapter(root, name, aspect, dataset, artifact, make_encoder, settings, precision,
-                                      logger_factory, callbacks)
+        results[name] = train_adapter(
+            root,
+            name,
+            aspect,
+            dataset,
+            artifact,
+            make_encoder,
+            settings,
+            precision,
+            logger_factory,
+            callbacks,
+        )
     meta = {
-        "key": key, "mode": settings.adapter_mode, "complete": True,
+        "key": key,
+        "mode": settings.adapter_mode,
+        "complete": True,
         "adapters": {n: {"dir": adapter_dirname(n), **r} for n, r in results.items()},
         "aspects": [a for a in dataset.aspects if a not in set(settings.drop_aspects)],
-        "drop_aspects": list(settings.drop_aspects), "config_hash": key,
-        "train": settings.key_parts(), "precision": precision,
-        "dataset": {"name": dataset.name, "hash": dataset.hash}, "synth": {"hash": synth_hash, "dir": str(artifact.path)},
+        "drop_aspects": list(settings.drop_aspects),
+        "config_hash": key,
+        "train": settings.key_parts(),
+        "precision": precision,
+        "dataset": {"name": dataset.name, "hash": dataset.hash},
+        "synth": {"hash": synth_hash, "dir": str(artifact.path)},
         "model": {"fingerprint": probe.fingerprint, **probe.settings()},
-        "code_version": code_version(), "seconds": round(time.time() - started, 1),
+        "code_version": code_version(),
+        "seconds": round(time.time() - started, 1),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     if _is_global_zero():
@@ -116,8 +142,16 @@ def train_adapter_set(
 
 
 def train_adapter(
-    root: Path, name: str, aspect: str | None, dataset: Dataset, artifact: SynthArtifact, make_encoder: Callable[[], Any],
-    settings: TrainSettings, precision: str, logger_factory: LoggerFactory | None, callbacks: Sequence[Any],
+    root: Path,
+    name: str,
+    aspect: str | None,
+    dataset: Dataset,
+    artifact: SynthArtifact,
+    make_encoder: Callable[[], Any],
+    settings: TrainSettings,
+    precision: str,
+    logger_factory: LoggerFactory | None,
+    callbacks: Sequence[Any],
 ) -> dict[str, Any]:
     """Train one adapter into ``root/<dirname>`` (resuming from ``root/work``); returns its result."""
     # deferred: Lightning (and the modules built on it) take seconds to import; only training needs them
@@ -140,41 +174,86 @@ def train_adapter(
     if settings.gradient_checkpointing:
         enable_gradient_checkpointing(encoder.model)
     data = PairDataModule(
-        artifact, dataset, encoder.tokenize, mix=settings.mix, aspect=aspect, drop_aspects=settings.drop_aspects,
-        label_negatives=settings.label_negatives, max_label_negatives=settings.max_label_negatives,
-        schedule=settings.negatives.effective_schedule, level=settings.negatives.level, batch_size=settings.batch_size,
-        accumulate=settings.accumulate_grad_batches, epochs=settings.epochs, max_steps=settings.max_steps,
-        dev_fraction=settings.dev_fraction, seed=settings.seed,
+        artifact,
+        dataset,
+        encoder.tokenize,
+        mix=settings.mix,
+        aspect=aspect,
+        drop_aspects=settings.drop_aspects,
+        label_negatives=settings.label_negatives,
+        max_label_negatives=settings.max_label_negatives,
+        schedule=settings.negatives.effective_schedule,
+        level=settings.negatives.level,
+        batch_size=settings.batch_size,
+        accumulate=settings.accumulate_grad_batches,
+        epochs=settings.epochs,
+        max_steps=settings.max_steps,
+        dev_fraction=settings.dev_fraction,
+        seed=settings.seed,
     )
     work = root / "work" / adapter_dirname(name)
-    checkpoint = ModelCheckpoint(dirpath=str(work), filename="step-{step}", every_n_train_steps=settings.checkpoint_every_n_steps,
-                                 save_last=True, save_top_k=0, save_on_train_epoch_end=False)
+    checkpoint = ModelCheckpoint(
+        dirpath=str(work),
+        filename="step-{step}",
+        every_n_train_steps=settings.checkpoint_every_n_steps,
+        save_last=True,
+        save_top_k=0,
+        save_on_train_epoch_end=False,
+    )
     trainer = L.Trainer(
-        max_epochs=settings.epochs if settings.max_steps <= 0 else -1, max_steps=settings.max_steps,
-        accelerator=settings.accelerator, devices=settings.devices, strategy=settings.strategy, precision=precision,
-        accumulate_grad_batches=settings.accumulate_grad_batches, callbacks=[checkpoint, *callbacks],
-        logger=logger_factory(name, root / "logs") if logger_factory else False, use_distributed_sampler=False,
+        max_epochs=settings.epochs if settings.max_steps <= 0 else -1,
+        max_steps=settings.max_steps,
+        accelerator=settings.accelerator,
+        devices=settings.devices,
+        strategy=settings.strategy,
+        precision=precision,
+        accumulate_grad_batches=settings.accumulate_grad_batches,
+        callbacks=[checkpoint, *callbacks],
+        logger=logger_factory(name, root / "logs") if logger_factory else False,
+        use_distributed_sampler=False,
         deterministic=True if settings.accelerator == "cpu" or not torch.cuda.is_available() else "warn",
-        log_every_n_steps=1, num_sanity_val_steps=0, enable_model_summary=False, limit_val_batches=0,
-        enable_progress_bar=sys.stderr.isatty(), default_root_dir=str(work),
+        log_every_n_steps=1,
+        num_sanity_val_steps=0,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        enable_progress_bar=sys.stderr.isatty(),
+        default_root_dir=str(work),
     )
     dev_eval = make_dev_eval(dataset, artifact, data.pairs.dev_qrels, data.view, settings.dev_metrics)
-    module = DualEncoderModule(encoder, settings.optimizer, settings.scheduler, settings.temperature, dev_eval,
-                               total_steps=data.total_steps(trainer.world_size))
+    module = DualEncoderModule(
+        encoder,
+        settings.optimizer,
+        settings.scheduler,
+        settings.temperature,
+        dev_eval,
+        total_steps=data.total_steps(trainer.world_size),
+    )
     last = work / "last.ckpt"
     started, resumed = time.time(), last.exists()
     if resumed:
         log.info("resuming adapter %s from %s", name, last)
     trainer.fit(module, datamodule=data, ckpt_path=str(last) if resumed else None)
     if trainer.interrupted:
-        raise TeamformError(f"training of adapter {name!r} was interrupted at step {trainer.global_step}; run the same command again to resume")
-    result = {"aspect": aspect, "steps": int(trainer.global_step), "epochs": int(trainer.current_epoch),
-              "pairs": dict(data.pairs.counts), "dev_metrics": module.dev_metrics, "loss_curve": module.loss_curve,
-              "seconds_last_session": round(time.time() - started, 1), "resumed": resumed}
+        raise TeamformError(
+            f"training of adapter {name!r} was interrupted at step {trainer.global_step}; "
+            "run the same command again to resume"
+        )
+    result = {
+        "aspect": aspect,
+        "steps": int(trainer.global_step),
+        "epochs": int(trainer.current_epoch),
+        "pairs": dict(data.pairs.counts),
+        "dev_metrics": module.dev_metrics,
+        "loss_curve": module.loss_curve,
+        "seconds_last_session": round(time.time() - started, 1),
+        "resumed": resumed,
+    }
     if trainer.is_global_zero:
         tmp = root / f".{adapter_dirname(name)}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        encoder.model.save_pretrained(str(tmp), safe_serialization=True)  # adapter_model.safetensors + adapter_config.json
+        encoder.model.save_pretrained(
+            str(tmp), safe_serialization=True
+        )  # adapter_model.safetensors + adapter_config.json
         write_json(tmp / "result.json", result)
         os.replace(tmp, out)
     _finish_logger(trainer)

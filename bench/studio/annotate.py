@@ -58,14 +58,19 @@ def undo(studio: Studio = Depends(studio_of), session: Session = Depends(writer)
     return _write(studio, session, lambda conn: queue.undo(conn, session.annotator), undo=True)
 
 
-def _write(studio: Studio, session: Session, change: Callable[[sqlite3.Connection], list[dict]],
-           undo: bool = False) -> dict:
+def _write(
+    studio: Studio, session: Session, change: Callable[[sqlite3.Connection], list[dict]], undo: bool = False
+) -> dict:
     with studio.store.write() as conn:
         try:
             events = change(conn)
         except queue.QueueConflict:
-            raise Refused(409, "Already answered", "this pair was already answered (another tab?)",
-                          "the page now shows your current pair") from None
+            raise Refused(
+                409,
+                "Already answered",
+                "this pair was already answered (another tab?)",
+                "the page now shows your current pair",
+            ) from None
         studio.outputs.after_events(conn, events)
         result = studio.state(conn, session.annotator)
     if undo:

@@ -1,7 +1,9 @@
 """``create_app``: the label studio as a FastAPI application.
 
 Example:
-    >>> app = create_app(dataset, Path("outputs/label"), LabelSettings(top_share=0), StudioServices())  # doctest: +SKIP
+    >>> app = create_app(  # doctest: +SKIP
+    ...     dataset, Path("outputs/label"), LabelSettings(top_share=0), StudioServices()
+    ... )
     >>> app.state.studio.token  # doctest: +SKIP
     'pX3...'
 """
@@ -30,7 +32,9 @@ from bench.studio.storage import DB_NAME, Store
 SAMPLE_KEYS = ("seed", "n_pairs", "top_share", "top_k", "overlap", "system")
 
 
-def create_app(dataset: Dataset, out_dir: str | Path, settings: LabelSettings, services: StudioServices) -> FastAPI:
+def create_app(
+    dataset: Dataset, out_dir: str | Path, settings: LabelSettings, services: StudioServices
+) -> FastAPI:
     """Build the studio over ``dataset``, keeping its state and outputs in ``out_dir``.
 
     On first start the pairs are sampled (calling ``services.rank_top_k``) and stored; a restart
@@ -82,8 +86,8 @@ def _check_stored_pairs(conn: sqlite3.Connection, studio: Studio, out: Path) -> 
     for row in rows:
         if row["task_id"] not in tasks or row["employee_id"] not in studio.employees:
             raise ConfigError(
-                f"{out / DB_NAME} holds pair ({row['task_id']}, {row['employee_id']}) that is not in the data; "
-                "start with the data it was made for, or choose a new label.out"
+                f"{out / DB_NAME} holds pair ({row['task_id']}, {row['employee_id']}) "
+                "that is not in the data; start with the data it was made for, or choose a new label.out"
             )
 
 

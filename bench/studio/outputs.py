@@ -43,7 +43,8 @@ def annotator_labels(conn: sqlite3.Connection) -> dict[tuple[str, str], dict[str
     """``(task_id, employee_id) -> annotator -> label``: each annotator's latest answer not undone."""
     labels: dict[tuple[str, str], dict[str, int]] = {}
     rows = conn.execute(
-        "SELECT annotator, task_id, employee_id, label FROM events WHERE kind = 'answer' AND undone = 0 ORDER BY id"
+        "SELECT annotator, task_id, employee_id, label FROM events "
+        "WHERE kind = 'answer' AND undone = 0 ORDER BY id"
     )
     for row in rows:
         labels.setdefault((row["task_id"], row["employee_id"]), {})[row["annotator"]] = int(row["label"])
@@ -79,8 +80,15 @@ class Outputs:
         ds = self.dataset
         tasks = ds.tasks + added_tasks(conn)
         write_custom(
-            Dataset(ds.name, ds.employees, tasks, self.qrels(conn), train_tasks=ds.train_tasks,
-                    context=ds.context, aspects=list(ds.aspects)),
+            Dataset(
+                ds.name,
+                ds.employees,
+                tasks,
+                self.qrels(conn),
+                train_tasks=ds.train_tasks,
+                context=ds.context,
+                aspects=list(ds.aspects),
+            ),
             self.out_dir,
         )
         rows = conn.execute("SELECT * FROM events ORDER BY id").fetchall()

@@ -21,7 +21,9 @@ from bench.studio.security import Refused, Session, same
 from bench.studio.settings import ANNOTATOR_NAME
 
 router = APIRouter()
-ENV = Environment(loader=PackageLoader("bench.studio", "templates"), autoescape=True, undefined=StrictUndefined)
+ENV = Environment(
+    loader=PackageLoader("bench.studio", "templates"), autoescape=True, undefined=StrictUndefined
+)
 ASSET_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 # The one asset served without a session: the error and login pages' styles (no data in it).
 PUBLIC_ASSETS = {"studio.css"}
@@ -53,8 +55,14 @@ def refused(request: Request, error: Refused) -> Response:
 def _login(studio: Studio, annotator: str) -> RedirectResponse:
     session = studio.sessions.create(annotator)
     response = RedirectResponse("/annotate", status_code=303)
-    response.set_cookie(studio.cookie, session.id, httponly=True, samesite="strict", path="/",
-                        max_age=int(studio.settings.session_hours * 3600))
+    response.set_cookie(
+        studio.cookie,
+        session.id,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        max_age=int(studio.settings.session_hours * 3600),
+    )
     return response
 
 
@@ -64,15 +72,21 @@ def _check_token(studio: Studio, token: str | None) -> None:
 
 
 @router.get("/login")
-def login(request: Request, token: str | None = None, annotator: str | None = None,
-          studio: Studio = Depends(studio_of)) -> Response:
+def login(
+    request: Request,
+    token: str | None = None,
+    annotator: str | None = None,
+    studio: Studio = Depends(studio_of),
+) -> Response:
     """The printed URL: check the token, open a session, land on the annotate page."""
     _check_token(studio, token)
     name = studio.settings.annotator or annotator
     if name is None:
         return render("login.html", title="Sign in", token=token, error="")
     if not ANNOTATOR_NAME.fullmatch(name):
-        return render("login.html", 400, title="Sign in", token=token, error="Use 1-64 letters, digits or _.@-")
+        return render(
+            "login.html", 400, title="Sign in", token=token, error="Use 1-64 letters, digits or _.@-"
+        )
     return _login(studio, name)
 
 
@@ -87,7 +101,9 @@ async def login_form(request: Request, studio: Studio = Depends(studio_of)) -> R
         raise Refused(403, "Cross-site request refused", "this request came from another site")
     name = (form.get("annotator") or [""])[0].strip()
     if not ANNOTATOR_NAME.fullmatch(name):
-        return render("login.html", 400, title="Sign in", token=token, error="Use 1-64 letters, digits or _.@-")
+        return render(
+            "login.html", 400, title="Sign in", token=token, error="Use 1-64 letters, digits or _.@-"
+        )
     return _login(studio, name)
 
 
@@ -101,16 +117,28 @@ def annotate_page(studio: Studio = Depends(studio_of), session: Session = Depend
     scale = sorted(studio.settings.scale, reverse=True)
     names = {0: "Not relevant", 1: "Relevant"} if studio.settings.grades is None else {0: "Not relevant"}
     buttons = [(g, names.get(g, f"Grade {g}")) for g in scale]
-    return render("annotate.html", title="Annotate", page="annotate", annotator=session.annotator,
-                  csrf=session.csrf, buttons=buttons)
+    return render(
+        "annotate.html",
+        title="Annotate",
+        page="annotate",
+        annotator=session.annotator,
+        csrf=session.csrf,
+        buttons=buttons,
+    )
 
 
 @router.get("/team")
 def team_page(studio: Studio = Depends(studio_of), session: Session = Depends(user)) -> Response:
     with studio.store.connect() as conn:
         projects = sorted({t.project for t in studio.tasks(conn).values()})
-    return render("team.html", title="Team builder", page="team", annotator=session.annotator,
-                  csrf=session.csrf, projects=projects)
+    return render(
+        "team.html",
+        title="Team builder",
+        page="team",
+        annotator=session.annotator,
+        csrf=session.csrf,
+        projects=projects,
+    )
 
 
 @router.get("/static/{name}")
@@ -120,5 +148,5 @@ def asset(name: str, request: Request) -> Response:
         return Response("not found", status_code=404, media_type="text/plain")
     if name not in PUBLIC_ASSETS:
         user(request)
-    suffix = name[name.rfind("."):]
+    suffix = name[name.rfind(".") :]
     return Response(ASSETS[name], media_type=ASSET_TYPES[suffix])

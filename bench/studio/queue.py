@@ -39,13 +39,17 @@ def current(conn: sqlite3.Connection, annotator: str) -> sqlite3.Row | None:
     row = _open(conn, annotator)
     if row is not None:
         return row
-    nxt = conn.execute(f"SELECT p.pos, p.shared {_CLAIMABLE} ORDER BY p.pos LIMIT 1", {"who": annotator}).fetchone()
+    nxt = conn.execute(
+        f"SELECT p.pos, p.shared {_CLAIMABLE} ORDER BY p.pos LIMIT 1", {"who": annotator}
+    ).fetchone()
     if nxt is None:
         return None
     seq = conn.execute(
         "SELECT COALESCE(MAX(seq), -1) + 1 FROM assignments WHERE annotator = ?", (annotator,)
     ).fetchone()[0]
-    conn.execute("INSERT INTO assignments (annotator, seq, pos) VALUES (?, ?, ?)", (annotator, seq, nxt["pos"]))
+    conn.execute(
+        "INSERT INTO assignments (annotator, seq, pos) VALUES (?, ?, ?)", (annotator, seq, nxt["pos"])
+    )
     if not nxt["shared"]:
         conn.execute("UPDATE pairs SET claimed_by = ? WHERE pos = ?", (annotator, nxt["pos"]))
     return _open(conn, annotator)
@@ -91,8 +95,15 @@ def _close(conn: sqlite3.Connection, annotator: str, pos: int, kind: str, label:
     if row is None:
         raise QueueConflict(f"pair {pos} is not open for {annotator}")
     event = _insert_event(
-        conn, annotator=annotator, task_id=row["task_id"], employee_id=row["employee_id"], source=row["source"],
-        origin=ANNOTATE, kind=kind, label=label, pos=pos,
+        conn,
+        annotator=annotator,
+        task_id=row["task_id"],
+        employee_id=row["employee_id"],
+        source=row["source"],
+        origin=ANNOTATE,
+        kind=kind,
+        label=label,
+        pos=pos,
     )
     state = "answered" if kind == "answer" else "skipped"
     conn.execute(
@@ -140,16 +151,34 @@ def undo(conn: sqlite3.Connection, annotator: str) -> list[dict]:
     if not last["shared"] and last["claimed_by"] is None:
         conn.execute("UPDATE pairs SET claimed_by = ? WHERE pos = ?", (annotator, last["pos"]))
     event = _insert_event(
-        conn, annotator=annotator, task_id=undone["task_id"], employee_id=undone["employee_id"],
-        source=undone["source"], origin=ANNOTATE, kind="undo", label=None, undoes=undone["id"], pos=last["pos"],
+        conn,
+        annotator=annotator,
+        task_id=undone["task_id"],
+        employee_id=undone["employee_id"],
+        source=undone["source"],
+        origin=ANNOTATE,
+        kind="undo",
+        label=None,
+        undoes=undone["id"],
+        pos=last["pos"],
     )
     return [event]
 
 
-def record_team(conn: sqlite3.Connection, annotator: str, judgements: list[tuple[str, str, int]]) -> list[dict]:
+def record_team(
+    conn: sqlite3.Connection, annotator: str, judgements: list[tuple[str, str, int]]
+) -> list[dict]:
     """Record team-builder judgements ``(task_id, employee_id, label)`` as answers of ``annotator``."""
     return [
-        _insert_event(conn, annotator=annotator, task_id=t, employee_id=e, source="team", origin=TEAM_ORIGIN,
-                      kind="answer", label=label)
+        _insert_event(
+            conn,
+            annotator=annotator,
+            task_id=t,
+            employee_id=e,
+            source="team",
+            origin=TEAM_ORIGIN,
+            kind="answer",
+            label=label,
+        )
         for t, e, label in judgements
     ]

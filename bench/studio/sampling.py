@@ -88,7 +88,9 @@ def _spread_over_tasks(
         ids = list(dict.fromkeys(ranking.get(task.id, [])))[:k]
         unknown = [e for e in ids if e not in known]
         if unknown:
-            raise ValueError(f"rank_top_k returned unknown employee id(s) for task {task.id!r}: {unknown[:3]}")
+            raise ValueError(
+                f"rank_top_k returned unknown employee id(s) for task {task.id!r}: {unknown[:3]}"
+            )
         pool = [(task.id, e) for e in ids if (task.id, e) not in judged]
         per_task.append([pool[i] for i in rng.permutation(len(pool)).tolist()])
     per_task = [per_task[i] for i in rng.permutation(len(per_task)).tolist()]

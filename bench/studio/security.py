@@ -27,9 +27,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_HEADER = "x-csrf-token"
 SECURITY_HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-     b"base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+        b"base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
@@ -109,8 +111,12 @@ def check_write(headers: dict[str, str], session: Session) -> None:
     if headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         raise Refused(403, "Cross-site request refused", "this request came from another site")
     if not same(headers.get(CSRF_HEADER), session.csrf):
-        raise Refused(403, "Request refused", "the page's security token is missing or stale",
-                      "reload the page and try again")
+        raise Refused(
+            403,
+            "Request refused",
+            "the page's security token is missing or stale",
+            "reload the page and try again",
+        )
 
 
 class Guard:
@@ -140,7 +146,9 @@ class Guard:
 
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         if self.allowed_hosts is not None and _hostname(headers.get("host", "")) not in self.allowed_hosts:
-            await _plain(send_secured, 400, "Bad Host header: open the URL printed by `teamform label serve`.")
+            await _plain(
+                send_secured, 400, "Bad Host header: open the URL printed by `teamform label serve`."
+            )
             return
         body = await self._read_body(headers, receive)
         if body is None:
@@ -150,8 +158,11 @@ class Guard:
         try:
             await self.app(scope, replay, send_secured)
         except Exception as error:  # noqa: BLE001 - the message may hold personal data: log the type only
-            print(f"label studio: internal error ({type(error).__name__}) on {scope.get('method')} "
-                  f"{scope.get('path')}", file=sys.stderr)
+            print(
+                f"label studio: internal error ({type(error).__name__}) on {scope.get('method')} "
+                f"{scope.get('path')}",
+                file=sys.stderr,
+            )
             if not started:
                 await _plain(send_secured, 500, "Internal error; see the server's output.")
 
@@ -195,6 +206,14 @@ def _hostname(host: str) -> str:
 
 async def _plain(send: Send, status: int, text: str) -> None:
     body = text.encode("utf-8")
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -56,8 +56,9 @@ class StudioServer:
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app, self.host = app, host
         try:
-            family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                                 flags=socket.AI_PASSIVE)[0]
+            family, kind, proto, _, address = socket.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )[0]
         except OSError as error:
             raise ConfigError(f"label.host={host!r} is not an address of this machine ({error})") from None
         self.socket = socket.socket(family, kind, proto)
@@ -67,13 +68,21 @@ class StudioServer:
         except OSError as error:
             self.socket.close()
             raise ConfigError(
-                f"cannot listen on {host}:{port} ({error.strerror}); set label.port to a free port, or 0 for any"
+                f"cannot listen on {host}:{port} ({error.strerror}); "
+                "set label.port to a free port, or 0 for any"
             ) from None
         self.socket.listen(128)
         self.port: int = self.socket.getsockname()[1]
         _quiet_uvicorn()
-        config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="off",
-                                server_header=False, date_header=False)
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            date_header=False,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, name="label-studio", daemon=True)
         self.error: BaseException | None = None
@@ -146,8 +155,11 @@ def serve(
     app = create_app(dataset, out_dir, settings, services)
     server = StudioServer(app, host, port)
     if not LabelSettings(host=host).loopback:
-        print(f"warning: label.host={host} serves personal data beyond this machine; anyone who can reach "
-              "it and has the link below can read the profiles (the default is 127.0.0.1)", file=sys.stderr)
+        print(
+            f"warning: label.host={host} serves personal data beyond this machine; anyone who can reach "
+            "it and has the link below can read the profiles (the default is 127.0.0.1)",
+            file=sys.stderr,
+        )
     server.start()
     print(f"label studio: {server.login_url()}", flush=True)
     who = settings.annotator or "asks each browser for a name"

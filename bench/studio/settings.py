@@ -90,7 +90,8 @@ class LabelSettings:
 def _check_grades(grades: object) -> list[int]:
     if not isinstance(grades, (list, tuple)) or len(grades) < 2:
         raise ConfigError(
-            f"label.grades={grades!r} must be null (binary) or a list of at least two integer grades, e.g. [0,1,2]"
+            f"label.grades={grades!r} must be null (binary) or a list of at least two integer grades, "
+            "e.g. [0,1,2]"
         )
     values = []
     for g in grades:
@@ -98,5 +99,7 @@ def _check_grades(grades: object) -> list[int]:
             raise ConfigError(f"label.grades={list(grades)!r}: grade {g!r} is not an integer from 0 to 9")
         values.append(g)
     if len(set(values)) != len(values) or 0 not in values:
-        raise ConfigError(f"label.grades={list(grades)!r} must list distinct grades including 0 (not relevant)")
+        raise ConfigError(
+            f"label.grades={list(grades)!r} must list distinct grades including 0 (not relevant)"
+        )
     return sorted(values)

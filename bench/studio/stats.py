@@ -60,8 +60,17 @@ def _binary_scores(truth: list[int], predicted: list[int]) -> dict[str, float | 
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"n": len(truth), "accuracy": (tp + tn) / len(truth), "precision": precision, "recall": recall,
-            "f1": f1, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+    return {
+        "n": len(truth),
+        "accuracy": (tp + tn) / len(truth),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+    }
 
 
 def label_stats(directory: str | Path, synthetic_labeller: SyntheticLabeller | None = None) -> dict[str, Any]:
@@ -81,7 +90,9 @@ def label_stats(directory: str | Path, synthetic_labeller: SyntheticLabeller | N
     """
     root = Path(directory)
     if not (root / EVENTS_NAME).exists():
-        raise DataError(root / EVENTS_NAME, "missing", fix="give the output directory of `teamform label serve`")
+        raise DataError(
+            root / EVENTS_NAME, "missing", fix="give the output directory of `teamform label serve`"
+        )
     events = read_events(root / EVENTS_NAME)
     labels, sources = replay(events)
     annotators: dict[str, dict[str, Any]] = {}
@@ -112,12 +123,14 @@ def _agreement(labels: dict[Pair, dict[str, int]], names: list[str]) -> list[dic
     for x, y in combinations(names, 2):
         shared = [(by[x], by[y]) for by in labels.values() if x in by and y in by]
         a, b = [s[0] for s in shared], [s[1] for s in shared]
-        rows.append({
-            "annotators": [x, y],
-            "shared": len(shared),
-            "agreement": sum(p == q for p, q in shared) / len(shared) if shared else None,
-            "kappa": cohen_kappa(a, b) if shared else None,
-        })
+        rows.append(
+            {
+                "annotators": [x, y],
+                "shared": len(shared),
+                "agreement": sum(p == q for p, q in shared) / len(shared) if shared else None,
+                "kappa": cohen_kappa(a, b) if shared else None,
+            }
+        )
     return rows
 
 
@@ -142,13 +155,18 @@ def render_stats(stats: dict[str, Any]) -> str:
         for row in stats["agreement"]:
             kappa = "n/a" if row["kappa"] is None else f"{row['kappa']:.3f}"
             agree = "n/a" if row["agreement"] is None else f"{row['agreement']:.1%}"
-            lines.append(f"  {' vs '.join(row['annotators'])}: {row['shared']} shared, {agree} agree, kappa {kappa}")
+            lines.append(
+                f"  {' vs '.join(row['annotators'])}: {row['shared']} shared, {agree} agree, kappa {kappa}"
+            )
     if stats["by_source"]:
         lines += ["", "labels by source (majority)"]
         for source, row in stats["by_source"].items():
             lines.append(f"  {source}: " + ", ".join(f"{k}: {v}" for k, v in sorted(row.items())))
     synthetic = stats.get("synthetic")
     if synthetic:
-        lines += ["", f"synthetic labeller vs humans ({synthetic['n']} pairs, relevant = label > 0)",
-                  "  " + "  ".join(f"{k} {synthetic[k]:.3f}" for k in ("accuracy", "precision", "recall", "f1"))]
+        lines += [
+            "",
+            f"synthetic labeller vs humans ({synthetic['n']} pairs, relevant = label > 0)",
+            "  " + "  ".join(f"{k} {synthetic[k]:.3f}" for k in ("accuracy", "precision", "recall", "f1")),
+        ]
     return "\n".join(lines) + "\n"

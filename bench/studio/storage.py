@@ -59,7 +59,18 @@ CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY, project TEXT NOT NULL, task TEXT NOT NULL, created TEXT NOT NULL
 );
 """
-EVENT_FIELDS = ("id", "time", "annotator", "task_id", "employee_id", "source", "origin", "kind", "label", "undoes")
+EVENT_FIELDS = (
+    "id",
+    "time",
+    "annotator",
+    "task_id",
+    "employee_id",
+    "source",
+    "origin",
+    "kind",
+    "label",
+    "undoes",
+)
 
 
 class Store:
@@ -125,8 +136,9 @@ class Store:
                     old = json.loads(row["value"])
                     changed = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))
                     raise ConfigError(
-                        f"{self.path.parent} was sampled with other settings ({', '.join(f'label.{k}' for k in changed)} "
-                        "differ); restart with the same settings to resume, or choose a new label.out"
+                        f"{self.path.parent} was sampled with other settings "
+                        f"({', '.join(f'label.{k}' for k in changed)} differ); "
+                        "restart with the same settings to resume, or choose a new label.out"
                     )
                 return int(conn.execute("SELECT COUNT(*) FROM pairs").fetchone()[0])
             pairs = draw()

@@ -64,10 +64,18 @@ def propose(body: Propose, studio: Studio = Depends(studio_of), _: Session = Dep
     project = body.project.strip()
     texts = [t.strip() for t in body.tasks if t.strip()]
     if not project or not texts or any(len(t) > MAX_TEXT for t in texts):
-        raise Refused(400, "Bad project", f"give a project name and 1 to {MAX_TASKS} tasks of at most {MAX_TEXT} characters")
+        raise Refused(
+            400,
+            "Bad project",
+            f"give a project name and 1 to {MAX_TASKS} tasks of at most {MAX_TEXT} characters",
+        )
     if studio.services.propose_team is None:
-        raise Refused(503, "No team proposer", "this studio was started without a team-formation system",
-                      "start `teamform label serve` with a system (label.system)")
+        raise Refused(
+            503,
+            "No team proposer",
+            "this studio was started without a team-formation system",
+            "start `teamform label serve` with a system (label.system)",
+        )
     try:
         team = studio.services.propose_team(project, texts)
     except TeamformError as error:
@@ -81,7 +89,10 @@ def propose(body: Propose, studio: Studio = Depends(studio_of), _: Session = Dep
     return {
         "project": project,
         **{k: str(team.get(k, "")) for k in ("system", "solver", "objective")},
-        "tasks": [_task_view(studio, task_id, text, row) for task_id, text, row in zip(ids, texts, rows, strict=True)],
+        "tasks": [
+            _task_view(studio, task_id, text, row)
+            for task_id, text, row in zip(ids, texts, rows, strict=True)
+        ],
     }
 
 
@@ -119,8 +130,10 @@ def _register(conn: sqlite3.Connection, studio: Studio, project: str, texts: lis
             task_id = f"studio-t{n}"
             taken.add(task_id)
             known[(project, text)] = task_id
-            conn.execute("INSERT INTO tasks (id, project, task, created) VALUES (?, ?, ?, ?)",
-                         (task_id, project, text, queue.now()))
+            conn.execute(
+                "INSERT INTO tasks (id, project, task, created) VALUES (?, ?, ?, ?)",
+                (task_id, project, text, queue.now()),
+            )
         ids.append(task_id)
     return ids
 
@@ -131,7 +144,10 @@ def _task_view(studio: Studio, task_id: str, text: str, row: Any) -> dict:
     picks = []
     for pick in row.get("assigned") or []:
         explanation = sorted(
-            ([a, int(v.get("rank", 0)), float(v.get("score", 0.0))] for a, v in (pick.get("aspects") or {}).items()),
+            (
+                [a, int(v.get("rank", 0)), float(v.get("score", 0.0))]
+                for a, v in (pick.get("aspects") or {}).items()
+            ),
             key=lambda r: r[1],
         )
         picks.append({**_person(studio, pick), "explanation": explanation})
@@ -140,7 +156,9 @@ def _task_view(studio: Studio, task_id: str, text: str, row: Any) -> dict:
         "task_id": task_id,
         "text": text,
         "picks": picks,
-        "next": [_person(studio, n) for n in row.get("next") or [] if n.get("employee_id") in studio.employees],
+        "next": [
+            _person(studio, n) for n in row.get("next") or [] if n.get("employee_id") in studio.employees
+        ],
         "displaced": displaced if isinstance(displaced, dict) else None,
     }
 
@@ -148,5 +166,10 @@ def _task_view(studio: Studio, task_id: str, text: str, row: Any) -> dict:
 def _person(studio: Studio, entry: dict) -> dict:
     employee_id = entry.get("employee_id")
     if employee_id not in studio.employees:
-        raise Refused(502, "Team proposal failed", f"the team proposer returned unknown employee {employee_id!r}")
-    return {"employee": studio.employee_view(employee_id), "fused_score": float(entry.get("fused_score") or 0.0)}
+        raise Refused(
+            502, "Team proposal failed", f"the team proposer returned unknown employee {employee_id!r}"
+        )
+    return {
+        "employee": studio.employee_view(employee_id),
+        "fused_score": float(entry.get("fused_score") or 0.0),
+    }

@@ -104,8 +104,13 @@ class TeamConstraints:
     def as_dict(self) -> dict:
         """JSON-ready form for ``team.json``; ``capacity`` lists only entries that differ from the default."""
         capacity = {k: v for k, v in (self.capacity or {}).items() if v != self.max_tasks_per_person}
-        return {"per_task": self.per_task, "max_tasks_per_person": self.max_tasks_per_person,
-                "exclude": list(self.exclude), "require": list(self.require), "capacity": capacity}
+        return {
+            "per_task": self.per_task,
+            "max_tasks_per_person": self.max_tasks_per_person,
+            "exclude": list(self.exclude),
+            "require": list(self.require),
+            "capacity": capacity,
+        }
 
 
 @dataclass
@@ -121,11 +126,18 @@ def _unknown(key: str, ids: Sequence[str], index: Mapping[str, int]) -> None:
     unknown = [person for person in ids if person not in index]
     if unknown:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
-        raise InfeasibleTeam(f"{key}: unknown employee id {unknown[0]!r}{more}; use ids of the employees file")
+        raise InfeasibleTeam(
+            f"{key}: unknown employee id {unknown[0]!r}{more}; use ids of the employees file"
+        )
 
 
-def check_counts(n_tasks: int, n_employees: int, constraints: TeamConstraints, employee_ids: Sequence[str],
-                 solver: str = "exact") -> np.ndarray:
+def check_counts(
+    n_tasks: int,
+    n_employees: int,
+    constraints: TeamConstraints,
+    employee_ids: Sequence[str],
+    solver: str = "exact",
+) -> np.ndarray:
     """Refuse a request that is infeasible by counts and ids alone, before any model loads.
 
     Args:
@@ -165,25 +177,35 @@ def check_counts(n_tasks: int, n_employees: int, constraints: TeamConstraints, e
     caps = np.minimum(c.caps(employee_ids), n_tasks)  # (n_employees,) a person takes a task once
     for person in c.require:
         if person in c.exclude:
-            raise InfeasibleTeam(f"team.require: {person} is also in team.exclude; remove it from one of them")
+            raise InfeasibleTeam(
+                f"team.require: {person} is also in team.exclude; remove it from one of them"
+            )
         if caps[index[person]] == 0:
-            raise InfeasibleTeam(f"team.require: {person} has capacity 0; raise it or drop {person} from team.require")
+            raise InfeasibleTeam(
+                f"team.require: {person} has capacity 0; raise it or drop {person} from team.require"
+            )
     people, excluded = int(np.count_nonzero(caps)), len(c.exclude)
     who = f"({n_employees} employees, {excluded} excluded)"
     persons = "1 person" if people == 1 else f"{people} people"
     if p > people:
-        raise InfeasibleTeam(f"team.per_task={p} needs {p} different people per task but only {persons} "
-                             f"can take tasks {who}; lower team.per_task or shorten team.exclude")
+        raise InfeasibleTeam(
+            f"team.per_task={p} needs {p} different people per task but only {persons} "
+            f"can take tasks {who}; lower team.per_task or shorten team.exclude"
+        )
     if solver == "greedy":
         return caps
     seats, total = n_tasks * p, int(caps.sum())
     if seats > total:
         in_all = "" if total == people else f", {total} seats in all"
-        raise InfeasibleTeam(f"team.per_task={p} needs {seats} seats but only {persons} can take tasks"
-                             f"{in_all} {who}; lower team.per_task or raise team.max_tasks_per_person")
+        raise InfeasibleTeam(
+            f"team.per_task={p} needs {seats} seats but only {persons} can take tasks"
+            f"{in_all} {who}; lower team.per_task or raise team.max_tasks_per_person"
+        )
     if len(c.require) > seats:
-        raise InfeasibleTeam(f"team.require names {len(c.require)} people but the {n_tasks} tasks have only "
-                             f"{seats} seats; drop names from team.require or raise team.per_task")
+        raise InfeasibleTeam(
+            f"team.require names {len(c.require)} people but the {n_tasks} tasks have only "
+            f"{seats} seats; drop names from team.require or raise team.per_task"
+        )
     return caps
 
 
@@ -201,7 +223,8 @@ def descending_order(scores: np.ndarray) -> np.ndarray:
 
 
 def _greedy(scores: np.ndarray, per_task: int) -> list[list[int]]:
-    """Top ``per_task`` candidates of each task on its own; ``scores`` ``(n_tasks, n_employees)``, NaN masked."""
+    """Top ``per_task`` candidates of each task on its own; ``scores`` ``(n_tasks, n_employees)``,
+    NaN masked."""
     return descending_order(scores)[:, :per_task].tolist()
 
 
@@ -236,8 +259,9 @@ def _one_to_one(scores: np.ndarray, keep: np.ndarray) -> list[list[int]] | None:
     return picks
 
 
-def _milp(scores: np.ndarray, keep: np.ndarray, caps: np.ndarray, per_task: int,
-          required: np.ndarray) -> list[list[int]] | None:
+def _milp(
+    scores: np.ndarray, keep: np.ndarray, caps: np.ndarray, per_task: int, required: np.ndarray
+) -> list[list[int]] | None:
     """Binary x[t, e] over the kept entries: max sum s·x, sum_e x = per_task, lb_e <= sum_t x <= cap_e."""
     n_tasks = scores.shape[0]
     tasks, people = np.nonzero(keep)  # (n_vars,) each
@@ -247,15 +271,23 @@ def _milp(scores: np.ndarray, keep: np.ndarray, caps: np.ndarray, per_task: int,
     by_task = sparse.csr_array((ones, (tasks, np.arange(n_vars))), shape=(n_tasks, n_vars))
     by_person = sparse.csr_array((ones, (column, np.arange(n_vars))), shape=(cols.size, n_vars))
     lower = np.isin(cols, required).astype(float)
-    result = milp(-scores[tasks, people], integrality=ones, bounds=Bounds(0, 1),
-                  constraints=[LinearConstraint(by_task, per_task, per_task),
-                               LinearConstraint(by_person, lower, caps[cols].astype(float))],
-                  options={"mip_rel_gap": 0.0})
+    result = milp(
+        -scores[tasks, people],
+        integrality=ones,
+        bounds=Bounds(0, 1),
+        constraints=[
+            LinearConstraint(by_task, per_task, per_task),
+            LinearConstraint(by_person, lower, caps[cols].astype(float)),
+        ],
+        options={"mip_rel_gap": 0.0},
+    )
     if result.status == 2:
         return None
     if result.status != 0 or result.x is None:
-        raise TeamformError(f"the exact solver stopped without a team ({result.message}); "
-                            "use team.solver=greedy or fewer tasks")
+        raise TeamformError(
+            f"the exact solver stopped without a team ({result.message}); "
+            "use team.solver=greedy or fewer tasks"
+        )
     chosen = result.x > 0.5
     picks: list[list[int]] = [[] for _ in range(n_tasks)]
     for t, e in zip(tasks[chosen].tolist(), people[chosen].tolist(), strict=True):
@@ -272,14 +304,23 @@ def _exact(scores: np.ndarray, caps: np.ndarray, c: TeamConstraints, required: n
     if picks is not None:
         return picks
     if required.size and _milp(scores, keep, caps, c.per_task, required[:0]) is not None:
-        raise InfeasibleTeam("team.require: the required people cannot all get a task within the seats of the "
-                             "tasks they are candidates for; drop names from team.require or raise team.per_task")
-    raise InfeasibleTeam(f"team.per_task={c.per_task}: the tasks' candidates cannot fill every seat within their "
-                         "task limits; raise team.max_tasks_per_person or lower team.per_task")
+        raise InfeasibleTeam(
+            "team.require: the required people cannot all get a task within the seats of the "
+            "tasks they are candidates for; drop names from team.require or raise team.per_task"
+        )
+    raise InfeasibleTeam(
+        f"team.per_task={c.per_task}: the tasks' candidates cannot fill every seat within their "
+        "task limits; raise team.max_tasks_per_person or lower team.per_task"
+    )
 
 
-def assign(fused: np.ndarray, employee_ids: Sequence[str], task_ids: Sequence[str],
-           constraints: TeamConstraints | None = None, solver: str = "exact") -> Assignment:
+def assign(
+    fused: np.ndarray,
+    employee_ids: Sequence[str],
+    task_ids: Sequence[str],
+    constraints: TeamConstraints | None = None,
+    solver: str = "exact",
+) -> Assignment:
     """Pick ``per_task`` people for every task from the fused scores.
 
     Args:
@@ -297,13 +338,16 @@ def assign(fused: np.ndarray, employee_ids: Sequence[str], task_ids: Sequence[st
 
     Example:
         >>> s = np.array([[0.9, 0.8], [0.7, 0.1]])  # (n_tasks, n_employees)
-        >>> assign(s, ["e1", "e2"], ["t1", "t2"]).picks, assign(s, ["e1", "e2"], ["t1", "t2"], solver="greedy").picks
+        >>> (assign(s, ["e1", "e2"], ["t1", "t2"]).picks,
+        ...  assign(s, ["e1", "e2"], ["t1", "t2"], solver="greedy").picks)
         ([[1], [0]], [[0], [0]])
     """
     c = constraints or TeamConstraints()
     fused = np.asarray(fused, dtype=float)
     if fused.shape != (len(task_ids), len(employee_ids)):
-        raise ValueError(f"fused scores {fused.shape} for {len(task_ids)} tasks x {len(employee_ids)} employees")
+        raise ValueError(
+            f"fused scores {fused.shape} for {len(task_ids)} tasks x {len(employee_ids)} employees"
+        )
     if np.isinf(fused).any():
         raise ValueError("fused scores must be finite or NaN")
     caps = check_counts(len(task_ids), len(employee_ids), c, employee_ids, solver)
@@ -314,8 +358,10 @@ def assign(fused: np.ndarray, employee_ids: Sequence[str], task_ids: Sequence[st
         t = int(short[0])
         fix = " or shorten team.exclude" if c.exclude else ""
         noun = "candidate" if counts[t] == 1 else "candidates"
-        raise InfeasibleTeam(f"task {task_ids[t]} has only {counts[t]} {noun} for team.per_task={c.per_task}; "
-                             f"lower team.per_task{fix}")
+        raise InfeasibleTeam(
+            f"task {task_ids[t]} has only {counts[t]} {noun} for team.per_task={c.per_task}; "
+            f"lower team.per_task{fix}"
+        )
     if solver == "greedy":
         picks = _greedy(scores, c.per_task)
     else:
@@ -323,10 +369,11 @@ def assign(fused: np.ndarray, employee_ids: Sequence[str], task_ids: Sequence[st
         required = np.array([index[p] for p in c.require], dtype=np.int64)
         for person, e in zip(c.require, required.tolist(), strict=True):
             if np.isnan(scores[:, e]).all():
-                raise InfeasibleTeam(f"team.require: {person} is not a candidate for any task (no score); "
-                                     "drop it from team.require")
+                raise InfeasibleTeam(
+                    f"team.require: {person} is not a candidate for any task (no score); "
+                    "drop it from team.require"
+                )
         picks = _exact(scores, caps, c, required)
     picks = [sorted(row, key=lambda e, t=t: (-fused[t, e], e)) for t, row in enumerate(picks)]
     objective = math.fsum(float(fused[t, e]) for t, row in enumerate(picks) for e in row)
     return Assignment(picks=picks, objective=objective, solver=solver)
-

@@ -67,7 +67,9 @@ def _holders(assignment: Assignment) -> dict[int, int]:
     return holders
 
 
-def _reason(person: str, taken_by: str | None, cap: int | None, c: TeamConstraints | None, solver: str) -> str:
+def _reason(
+    person: str, taken_by: str | None, cap: int | None, c: TeamConstraints | None, solver: str
+) -> str:
     if taken_by is not None:
         limit = f"{person} takes at most {cap} task{'s' if cap != 1 else ''} and " if cap is not None else ""
         return f"{limit}giving {person} to {taken_by} gave a higher total fused score"
@@ -90,8 +92,12 @@ def _displaced(t: int, fused: np.ndarray, order: np.ndarray, ctx: _Context) -> d
     taken_by = None if holder is None else ctx.task_ids[holder]
     person = ctx.employee_ids[top]
     cap = None if ctx.caps is None else int(ctx.caps[top])
-    return {"employee_id": person, "fused_score": float(fused[top]), "taken_by": taken_by,
-            "reason": _reason(person, taken_by, cap, ctx.constraints, ctx.assignment.solver)}
+    return {
+        "employee_id": person,
+        "fused_score": float(fused[top]),
+        "taken_by": taken_by,
+        "reason": _reason(person, taken_by, cap, ctx.constraints, ctx.assignment.solver),
+    }
 
 
 def _next(t: int, fused: np.ndarray, order: np.ndarray, ctx: _Context, n_next: int) -> list[dict]:
@@ -104,28 +110,50 @@ def _next(t: int, fused: np.ndarray, order: np.ndarray, ctx: _Context, n_next: i
     for position in np.flatnonzero(open_)[:n_next].tolist():
         e = int(order[position])
         holder = ctx.holders.get(e)
-        rows.append({"employee_id": ctx.employee_ids[e], "fused_score": float(ordered[position]),
-                     "rank": position + 1, "assigned_to": None if holder is None else ctx.task_ids[holder]})
+        rows.append(
+            {
+                "employee_id": ctx.employee_ids[e],
+                "fused_score": float(ordered[position]),
+                "rank": position + 1,
+                "assigned_to": None if holder is None else ctx.task_ids[holder],
+            }
+        )
     return rows
 
 
-def _assigned(t: int, aspect_scores: np.ndarray, aspect_names: Sequence[str], fused: np.ndarray,
-              ctx: _Context) -> list[dict]:
+def _assigned(
+    t: int, aspect_scores: np.ndarray, aspect_names: Sequence[str], fused: np.ndarray, ctx: _Context
+) -> list[dict]:
     picks = ctx.assignment.picks[t]
     fused_ranks = ranks_of(fused, picks)  # (k,)
     aspect_ranks = ranks_of(aspect_scores[:, t, :], picks)  # (m, k)
     rows = []
     for j, e in enumerate(picks):
-        aspects = {name: {"rank": int(aspect_ranks[a, j]) or None, "score": _number(aspect_scores[a, t, e])}
-                   for a, name in enumerate(aspect_names)}
-        rows.append({"employee_id": ctx.employee_ids[e], "fused_score": float(fused[e]),
-                     "rank": int(fused_ranks[j]), "aspects": aspects})
+        aspects = {
+            name: {"rank": int(aspect_ranks[a, j]) or None, "score": _number(aspect_scores[a, t, e])}
+            for a, name in enumerate(aspect_names)
+        }
+        rows.append(
+            {
+                "employee_id": ctx.employee_ids[e],
+                "fused_score": float(fused[e]),
+                "rank": int(fused_ranks[j]),
+                "aspects": aspects,
+            }
+        )
     return rows
 
 
-def explain_tasks(aspect_scores: np.ndarray, aspect_names: Sequence[str], fused: np.ndarray,
-                  assignment: Assignment, task_ids: Sequence[str], employee_ids: Sequence[str],
-                  constraints: TeamConstraints | None = None, n_next: int = 3) -> list[dict]:
+def explain_tasks(
+    aspect_scores: np.ndarray,
+    aspect_names: Sequence[str],
+    fused: np.ndarray,
+    assignment: Assignment,
+    task_ids: Sequence[str],
+    employee_ids: Sequence[str],
+    constraints: TeamConstraints | None = None,
+    n_next: int = 3,
+) -> list[dict]:
     """The ``tasks`` list of ``team.json``: assignees with ranks, the next candidates, a displaced top.
 
     Args:
@@ -156,18 +184,33 @@ def explain_tasks(aspect_scores: np.ndarray, aspect_names: Sequence[str], fused:
     fused = np.asarray(fused, dtype=float)
     shape = (len(task_ids), len(employee_ids))
     if fused.shape != shape or aspect_scores.shape != (len(aspect_names), *shape):
-        raise ValueError(f"scores {aspect_scores.shape} / fused {fused.shape} do not match "
-                         f"{len(aspect_names)} aspects x {shape[0]} tasks x {shape[1]} employees")
+        raise ValueError(
+            f"scores {aspect_scores.shape} / fused {fused.shape} do not match "
+            f"{len(aspect_names)} aspects x {shape[0]} tasks x {shape[1]} employees"
+        )
     caps = None if constraints is None else constraints.caps(list(employee_ids))
     ctx = _Context(assignment, list(task_ids), list(employee_ids), constraints, _holders(assignment), caps)
     order = descending_order(fused)  # (n_tasks, n_employees)
-    return [{"task": task_ids[t], "assigned": _assigned(t, aspect_scores, aspect_names, fused[t], ctx),
-             "next": _next(t, fused[t], order[t], ctx, n_next),
-             "displaced": _displaced(t, fused[t], order[t], ctx)} for t in range(shape[0])]
+    return [
+        {
+            "task": task_ids[t],
+            "assigned": _assigned(t, aspect_scores, aspect_names, fused[t], ctx),
+            "next": _next(t, fused[t], order[t], ctx, n_next),
+            "displaced": _displaced(t, fused[t], order[t], ctx),
+        }
+        for t in range(shape[0])
+    ]
 
 
-def team_document(project: str, system: str, solver: str, objective: float, tasks: list,
-                  constraints: TeamConstraints | Mapping, extra: Mapping | None = None) -> dict:
+def team_document(
+    project: str,
+    system: str,
+    solver: str,
+    objective: float,
+    tasks: list,
+    constraints: TeamConstraints | Mapping,
+    extra: Mapping | None = None,
+) -> dict:
     """The whole ``team.json``: run facts, constraints, the explained tasks, then ``extra`` keys.
 
     Args:
@@ -183,7 +226,8 @@ def team_document(project: str, system: str, solver: str, objective: float, task
         A JSON-ready dict.
 
     Example:
-        >>> doc = team_document("App", "minilm/borda", "exact", 1.5, [], TeamConstraints(), {"n_employees": 2})
+        >>> doc = team_document("App", "minilm/borda", "exact", 1.5, [], TeamConstraints(),
+        ...                     {"n_employees": 2})
         >>> list(doc)
         ['project', 'system', 'solver', 'objective', 'constraints', 'tasks', 'n_employees']
     """
@@ -192,7 +236,13 @@ def team_document(project: str, system: str, solver: str, objective: float, task
     if clash:
         raise ValueError(f"extra keys {clash} would replace team.json's own keys")
     as_dict = constraints.as_dict() if isinstance(constraints, TeamConstraints) else dict(constraints)
-    doc = {"project": project, "system": system, "solver": solver, "objective": float(objective),
-           "constraints": as_dict, "tasks": list(tasks)}
+    doc = {
+        "project": project,
+        "system": system,
+        "solver": solver,
+        "objective": float(objective),
+        "constraints": as_dict,
+        "tasks": list(tasks),
+    }
     doc.update(extra)
     return doc

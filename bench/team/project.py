@@ -65,7 +65,7 @@ def split_text_tasks(text: str) -> tuple[str, list[str]]:
         stripped = line.strip()
         bullet = _BULLET.match(stripped)
         if bullet:
-            tasks.append(stripped[bullet.end():])
+            tasks.append(stripped[bullet.end() :])
             bulleted = True
         elif bulleted and line[:1].isspace() and tasks:
             tasks[-1] += " " + stripped
@@ -132,8 +132,11 @@ def read_project(path: str | Path) -> ProjectSpec:
         return _json_tasks(path, data)
     title, tasks = split_text_tasks(text)
     if not tasks:
-        raise DataError(path, "no tasks in the project description",
-                        fix="write the project title on the first line and one task per line")
+        raise DataError(
+            path,
+            "no tasks in the project description",
+            fix="write the project title on the first line and one task per line",
+        )
     return ProjectSpec(project=title or path.stem, tasks=tasks, source="text")
 
 

@@ -53,19 +53,24 @@ def _constraints(c: Mapping) -> str:
 
 
 def _header(team: Mapping) -> list[str]:
-    lines = [f"# Team: {cell(team.get('project', ''))}", "",
-             f"- **Project:** {cell(team.get('project', ''))}",
-             f"- **System:** `{cell(team.get('system', ''))}`"
-             + (f" ({cell(team['chosen'])})" if team.get("chosen") else ""),
-             f"- **Solver:** {cell(team.get('solver', ''))}",
-             f"- **Objective:** {_num(team.get('objective'), 4)} (total fused score of the assignees)",
-             f"- **Constraints:** {_constraints(team.get('constraints') or {})}"]
+    lines = [
+        f"# Team: {cell(team.get('project', ''))}",
+        "",
+        f"- **Project:** {cell(team.get('project', ''))}",
+        f"- **System:** `{cell(team.get('system', ''))}`"
+        + (f" ({cell(team['chosen'])})" if team.get("chosen") else ""),
+        f"- **Solver:** {cell(team.get('solver', ''))}",
+        f"- **Objective:** {_num(team.get('objective'), 4)} (total fused score of the assignees)",
+        f"- **Constraints:** {_constraints(team.get('constraints') or {})}",
+    ]
     comparison = team.get("comparison")
     if comparison:
         differ = ", ".join(cell(t) for t in comparison.get("differing_tasks", []))
-        lines.append(f"- **Greedy vs exact:** exact {_num(comparison['exact'], 4)}, greedy "
-                     f"{_num(comparison['greedy'], 4)}; {comparison['n_differing']} task(s) differ"
-                     + (f" ({differ})" if differ else ""))
+        lines.append(
+            f"- **Greedy vs exact:** exact {_num(comparison['exact'], 4)}, greedy "
+            f"{_num(comparison['greedy'], 4)}; {comparison['n_differing']} task(s) differ"
+            + (f" ({differ})" if differ else "")
+        )
     return lines + [""]
 
 
@@ -76,8 +81,10 @@ def _assignments(tasks: Sequence[Mapping], task_texts: Mapping[str, str] | None)
     for task in tasks:
         for person in task["assigned"]:
             text = f"{cell(task_texts.get(task['task'], ''))} | " if text_col else ""
-            lines.append(f"| {cell(task['task'])} | {text}{cell(person['employee_id'])} | "
-                         f"{_num(person['fused_score'])} | {person['rank']} | {cell(_aspects(person['aspects']))} |")
+            lines.append(
+                f"| {cell(task['task'])} | {text}{cell(person['employee_id'])} | "
+                f"{_num(person['fused_score'])} | {person['rank']} | {cell(_aspects(person['aspects']))} |"
+            )
     return lines + [""]
 
 
@@ -87,7 +94,9 @@ def _runners_up(tasks: Sequence[Mapping]) -> list[str]:
         parts = []
         for person in task["next"]:
             where = f", on {person['assigned_to']}" if person.get("assigned_to") else ""
-            parts.append(f"{person['employee_id']} {_num(person['fused_score'])} (rank {person['rank']}{where})")
+            parts.append(
+                f"{person['employee_id']} {_num(person['fused_score'])} (rank {person['rank']}{where})"
+            )
         lines.append(f"| {cell(task['task'])} | {cell(', '.join(parts)) or 'none'} |")
     return lines + [""]
 
@@ -99,8 +108,12 @@ def _displaced(tasks: Sequence[Mapping]) -> list[str]:
         if not gone:
             continue
         where = f"went to {gone['taken_by']}" if gone.get("taken_by") else "was not assigned"
-        lines.append(cell(f"- {task['task']}'s top candidate {gone['employee_id']} "
-                          f"({_num(gone['fused_score'])}) {where}: {gone.get('reason', '')}"))
+        lines.append(
+            cell(
+                f"- {task['task']}'s top candidate {gone['employee_id']} "
+                f"({_num(gone['fused_score'])}) {where}: {gone.get('reason', '')}"
+            )
+        )
     return ["## Displaced", "", *lines, ""] if lines else []
 
 
@@ -113,8 +126,11 @@ def _profiles(tasks: Sequence[Mapping], employee_texts: Mapping[str, Mapping[str
     return lines + [""]
 
 
-def render_team_md(team: Mapping, task_texts: Mapping[str, str] | None = None,
-                   employee_texts: Mapping[str, Mapping[str, str]] | None = None) -> str:
+def render_team_md(
+    team: Mapping,
+    task_texts: Mapping[str, str] | None = None,
+    employee_texts: Mapping[str, Mapping[str, str]] | None = None,
+) -> str:
     """TEAM.md for a ``team.json`` document (:func:`bench.team.explain.team_document`).
 
     Args:
@@ -141,8 +157,12 @@ def render_team_md(team: Mapping, task_texts: Mapping[str, str] | None = None,
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def compare_solvers(fused: np.ndarray, employee_ids: Sequence[str], task_ids: Sequence[str],
-                    constraints: TeamConstraints | None = None) -> dict:
+def compare_solvers(
+    fused: np.ndarray,
+    employee_ids: Sequence[str],
+    task_ids: Sequence[str],
+    constraints: TeamConstraints | None = None,
+) -> dict:
     """Greedy against exact on the same scores, JSON-ready (``team.json``'s ``comparison`` key).
 
     Args:
@@ -162,7 +182,14 @@ def compare_solvers(fused: np.ndarray, employee_ids: Sequence[str], task_ids: Se
     """
     exact = assign(fused, employee_ids, task_ids, constraints, "exact")
     greedy = assign(fused, employee_ids, task_ids, constraints, "greedy")
-    differing = [task_ids[t] for t, (a, b) in enumerate(zip(exact.picks, greedy.picks, strict=True))
-                 if set(a) != set(b)]
-    return {"exact": exact.objective, "greedy": greedy.objective, "differing_tasks": differing,
-            "n_differing": len(differing)}
+    differing = [
+        task_ids[t]
+        for t, (a, b) in enumerate(zip(exact.picks, greedy.picks, strict=True))
+        if set(a) != set(b)
+    ]
+    return {
+        "exact": exact.objective,
+        "greedy": greedy.objective,
+        "differing_tasks": differing,
+        "n_differing": len(differing),
+    }

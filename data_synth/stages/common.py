@@ -24,7 +24,16 @@ from data_synth.backend import LLMReply, LLMRequest
 from data_synth.client import LLMClient
 from data_synth.settings import SynthConfig
 
-USAGE_FIELDS = ("calls", "cache_hits", "prompt_tokens", "completion_tokens", "cost_usd", "retries", "repairs", "invalid")
+USAGE_FIELDS = (
+    "calls",
+    "cache_hits",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "retries",
+    "repairs",
+    "invalid",
+)
 
 
 @dataclass

@@ -21,7 +21,9 @@ def run(ctx: StageContext) -> dict:
     before = usage_snapshot(ctx.client)
     tasks = ctx.tasks()
     if not tasks:
-        raise TeamformError(f"stage 'curriculums' found no tasks in {ctx.path('tasks.jsonl')}; add tasks to synth.stages")
+        raise TeamformError(
+            f"stage 'curriculums' found no tasks in {ctx.path('tasks.jsonl')}; add tasks to synth.stages"
+        )
     if ctx.settings.n_curriculums is not None:
         tasks = tasks[: ctx.settings.n_curriculums]
     template, schema = load_template("curriculum"), profile_schema(ctx.aspects)
@@ -29,7 +31,9 @@ def run(ctx: StageContext) -> dict:
     requests = [
         ctx.request(
             "curriculum",
-            template.render(enterprise_context=ctx.context, project=t.project, task=t.task, aspect_sections=sections),
+            template.render(
+                enterprise_context=ctx.context, project=t.project, task=t.task, aspect_sections=sections
+            ),
             schema,
             {"project": t.project, "task": t.task, "aspects": list(ctx.aspects)},
             seed=ctx.settings.seed,
@@ -45,4 +49,9 @@ def run(ctx: StageContext) -> dict:
             continue
         rows.append({"task_id": task.id, "aspects": aspects})
     write_jsonl(ctx.path("curriculums.jsonl"), rows)
-    return {"count": len(rows), "requested": len(requests), "dropped_invalid": invalid, **usage_delta(before, ctx.client)}
+    return {
+        "count": len(rows),
+        "requested": len(requests),
+        "dropped_invalid": invalid,
+        **usage_delta(before, ctx.client),
+    }

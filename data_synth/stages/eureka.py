@@ -32,7 +32,9 @@ def dev_split(ctx: StageContext) -> tuple[list[tuple[str, str, int]], list[str]]
     settings, qrels = ctx.settings, ctx.dataset.qrels
     judged = sorted(t for t, d in qrels.items() if d)
     ctx.rng("eureka-dev").shuffle(judged)
-    dev_tasks = sorted(judged[: max(1, math.ceil(settings.eureka_dev_fraction * len(judged)))]) if judged else []
+    dev_tasks = (
+        sorted(judged[: max(1, math.ceil(settings.eureka_dev_fraction * len(judged)))]) if judged else []
+    )
     pairs = [(t, e, int(g > 0)) for t in dev_tasks for e, g in sorted(qrels[t].items())]
     cap = settings.eureka_max_dev_pairs
     if len(pairs) > cap:
@@ -62,10 +64,25 @@ class Fitness:
             pid = prompt_id(template)
             for task_id, employee_id, _ in self.pairs:
                 task = self.tasks[task_id]
-                text = render_label_prompt(template, ctx.context, task.project, task.task, self.profiles[employee_id])
-                payload = {"project": task.project, "task": task.task, "employee_id": employee_id, "prompt_id": pid}
-                requests.append(ctx.request("label", text, RelevanceLabel, payload,
-                                            temperature=settings.label_temperature, seed=settings.seed))
+                text = render_label_prompt(
+                    template, ctx.context, task.project, task.task, self.profiles[employee_id]
+                )
+                payload = {
+                    "project": task.project,
+                    "task": task.task,
+                    "employee_id": employee_id,
+                    "prompt_id": pid,
+                }
+                requests.append(
+                    ctx.request(
+                        "label",
+                        text,
+                        RelevanceLabel,
+                        payload,
+                        temperature=settings.label_temperature,
+                        seed=settings.seed,
+                    )
+                )
         replies = ctx.ask_all(requests, desc=f"eureka fitness ({len(prompts)} prompt(s))")
         ctx.client.check_budget()  # a partial fitness is no fitness: stop here, resume later
         truth = [p[2] for p in self.pairs]
@@ -74,7 +91,9 @@ class Fitness:
             chunk = replies[i * n : (i + 1) * n]
             predictions = [None if r is None else int(r.parsed.label) for r in chunk]
             reasonings = ["" if r is None else r.parsed.reasoning for r in chunk]
-            out.append(Evaluation(template, classification_metrics(truth, predictions), predictions, reasonings))
+            out.append(
+                Evaluation(template, classification_metrics(truth, predictions), predictions, reasonings)
+            )
         return out
 
 
@@ -85,14 +104,17 @@ class Reviewer:
         self.ctx, self.fitness = ctx, fitness
 
     def example(self, best: Evaluation, kind: str, generation: int) -> str:
-        indices = [i for i, (_, _, t) in enumerate(self.fitness.pairs) if outcome(t, best.predictions[i]) == kind]
+        indices = [
+            i for i, (_, _, t) in enumerate(self.fitness.pairs) if outcome(t, best.predictions[i]) == kind
+        ]
         if not indices:
             return "(no such case on the test set)"
         i = self.ctx.rng("eureka-example", generation, kind).choice(indices)
         task_id, _, _ = self.fitness.pairs[i]
         task = self.fitness.tasks[task_id]
         return (
-            f"Project: {task.project}\nTask: {task.task}\nEmployee record:\n{clip(self.fitness.resume(i), 1500)}\n"
+            f"Project: {task.project}\nTask: {task.task}\n"
+            f"Employee record:\n{clip(self.fitness.resume(i), 1500)}\n"
             f"Model's reasoning: {clip(best.reasonings[i] or '(no valid reply)', 800)}\n"
             f"Model's label: {best.predictions[i] if best.predictions[i] is not None else 'none'}"
         )
@@ -101,12 +123,19 @@ class Reviewer:
         ctx = self.ctx
         values = {kind: self.example(best, kind, generation) for kind in OUTCOMES}
         text = load_template("eureka_review").render(
-            enterprise_context=ctx.context, best_prompt=best.prompt, n_prompts=k,
-            **{m: f"{best.metrics[m]:.3f}" for m in ("accuracy", "precision", "recall", "f1")}, **values,
+            enterprise_context=ctx.context,
+            best_prompt=best.prompt,
+            n_prompts=k,
+            **{m: f"{best.metrics[m]:.3f}" for m in ("accuracy", "precision", "recall", "f1")},
+            **values,
         )
-        request = ctx.request("eureka_review", text, ReviewerReply,
-                              {"generation": generation, "best": best.prompt_id, "k": k},
-                              seed=ctx.settings.seed + generation)
+        request = ctx.request(
+            "eureka_review",
+            text,
+            ReviewerReply,
+            {"generation": generation, "best": best.prompt_id, "k": k},
+            seed=ctx.settings.seed + generation,
+        )
         reply = ctx.ask_all([request], desc=f"eureka review (generation {generation})")[0]
         ctx.client.check_budget()
         return [] if reply is None else list(reply.parsed.prompts)
@@ -119,17 +148,33 @@ def run(ctx: StageContext) -> dict:
     before = usage_snapshot(ctx.client)
     pairs, dev_tasks = dev_split(ctx)
     if not pairs or not any(t for _, _, t in pairs):
-        return {"count": 0, "skipped": True,
-                "reason": "the dataset has no judged pairs with a positive label to measure a prompt's F1 on"}
+        return {
+            "count": 0,
+            "skipped": True,
+            "reason": "the dataset has no judged pairs with a positive label to measure a prompt's F1 on",
+        }
     fitness = Fitness(ctx, pairs)
     history: list[dict] = []
     try:
-        result = run_eureka(base_label_prompt(), fitness, Reviewer(ctx, fitness),
-                            ctx.settings.eureka_generations, ctx.settings.eureka_candidates, history)
+        result = run_eureka(
+            base_label_prompt(),
+            fitness,
+            Reviewer(ctx, fitness),
+            ctx.settings.eureka_generations,
+            ctx.settings.eureka_candidates,
+            history,
+        )
     finally:
         write_jsonl(ctx.path("eureka.jsonl"), history)  # the history so far, also when the budget stops it
     base_f1 = history[0]["f1"]
-    return {"count": len(history), "generations": ctx.settings.eureka_generations, "dev_pairs": len(pairs),
-            "dev_positives": sum(t for _, _, t in pairs), "dev_task_ids": dev_tasks,
-            "base_f1": base_f1, "best_f1": round(result.best.f1, 6), "best_prompt": result.best.prompt_id,
-            **usage_delta(before, ctx.client)}
+    return {
+        "count": len(history),
+        "generations": ctx.settings.eureka_generations,
+        "dev_pairs": len(pairs),
+        "dev_positives": sum(t for _, _, t in pairs),
+        "dev_task_ids": dev_tasks,
+        "base_f1": base_f1,
+        "best_f1": round(result.best.f1, 6),
+        "best_prompt": result.best.prompt_id,
+        **usage_delta(before, ctx.client),
+    }

@@ -91,15 +91,23 @@ def run(ctx: StageContext) -> dict:
     before = usage_snapshot(ctx.client)
     tasks = ctx.tasks()
     if not tasks:
-        raise TeamformError(f"stage 'labels' found no tasks in {ctx.path('tasks.jsonl')}; add tasks to synth.stages")
+        raise TeamformError(
+            f"stage 'labels' found no tasks in {ctx.path('tasks.jsonl')}; add tasks to synth.stages"
+        )
     settings, dataset = ctx.settings, ctx.dataset
     profiles = dataset.concat_texts()
     encoder = ctx.encoder() if (settings.label_pool_encoder == "base" and ctx.encoder is not None) else None
     if settings.label_pool_encoder == "base" and encoder is None:
         ctx.notes.append("labels: no base encoder given, the top-k pool was ranked by TF-IDF")
     pool = top_k_pool({t.id: t.query for t in tasks}, profiles, settings.label_top_k, encoder)
-    pairs = sample_pairs([t.id for t in tasks], dataset.employee_ids, pool, settings.n_labels,
-                         settings.label_top_share, ctx.rng("labels"))
+    pairs = sample_pairs(
+        [t.id for t in tasks],
+        dataset.employee_ids,
+        pool,
+        settings.n_labels,
+        settings.label_top_share,
+        ctx.rng("labels"),
+    )
     template = labelling_prompt(ctx)
     pid = prompt_id(template)
     by_id = {t.id: t for t in tasks}
@@ -108,8 +116,16 @@ def run(ctx: StageContext) -> dict:
         task = by_id[task_id]
         prompt = render_label_prompt(template, ctx.context, task.project, task.task, profiles[employee_id])
         payload = {"project": task.project, "task": task.task, "employee_id": employee_id, "prompt_id": pid}
-        requests.append(ctx.request("label", prompt, RelevanceLabel, payload, temperature=settings.label_temperature,
-                                    seed=settings.seed))
+        requests.append(
+            ctx.request(
+                "label",
+                prompt,
+                RelevanceLabel,
+                payload,
+                temperature=settings.label_temperature,
+                seed=settings.seed,
+            )
+        )
     replies = ctx.ask_all(requests, desc="labels")
     rows = [
         {"task_id": t, "employee_id": e, "label": int(reply.parsed.label), "source": source, "prompt": pid}
@@ -118,7 +134,13 @@ def run(ctx: StageContext) -> dict:
     ]
     write_jsonl(ctx.path("labels.jsonl"), rows)
     positives = sum(r["label"] for r in rows)
-    return {"count": len(rows), "requested": len(requests), "positives": positives,
-            "top20": sum(1 for r in rows if r["source"] == "top20"), "prompt": pid,
-            "pool_encoder": "tfidf" if encoder is None else settings.label_pool_encoder,
-            "unanswered": len(requests) - len(rows), **usage_delta(before, ctx.client)}
+    return {
+        "count": len(rows),
+        "requested": len(requests),
+        "positives": positives,
+        "top20": sum(1 for r in rows if r["source"] == "top20"),
+        "prompt": pid,
+        "pool_encoder": "tfidf" if encoder is None else settings.label_pool_encoder,
+        "unanswered": len(requests) - len(rows),
+        **usage_delta(before, ctx.client),
+    }

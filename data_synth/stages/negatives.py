@@ -25,8 +25,8 @@ def run(ctx: StageContext) -> dict:
     curriculums = {r["task_id"]: r["aspects"] for r in ctx.rows("curriculums.jsonl")}
     if not curriculums:
         raise TeamformError(
-            f"stage 'negatives' needs the ideal curriculums and found none in {ctx.path('curriculums.jsonl')}; "
-            "add curriculums to synth.stages"
+            "stage 'negatives' needs the ideal curriculums and found none in "
+            f"{ctx.path('curriculums.jsonl')}; add curriculums to synth.stages"
         )
     tasks = [t for t in ctx.tasks() if t.id in curriculums]
     if ctx.settings.n_negatives is not None:
@@ -37,7 +37,11 @@ def run(ctx: StageContext) -> dict:
     for t in tasks:
         ideal = "\n".join(f"{a}: {text}" for a, text in curriculums[t.id].items())
         prompt = template.render(
-            enterprise_context=ctx.context, project=t.project, task=t.task, aspect_sections=sections, ideal_profile=ideal
+            enterprise_context=ctx.context,
+            project=t.project,
+            task=t.task,
+            aspect_sections=sections,
+            ideal_profile=ideal,
         )
         payload = {"project": t.project, "task": t.task, "aspects": list(ctx.aspects)}
         requests.append(ctx.request("negatives", prompt, schema, payload, seed=ctx.settings.seed))
@@ -54,5 +58,11 @@ def run(ctx: StageContext) -> dict:
                 continue
             rows.append({"task_id": task.id, "level": NEGATIVE_LEVELS[field], "aspects": aspects})
     write_jsonl(ctx.path("negatives.jsonl"), rows)
-    return {"count": len(rows), "tasks": len(tasks) - unanswered, "requested": len(requests),
-            "dropped_invalid": invalid, "unanswered": unanswered, **usage_delta(before, ctx.client)}
+    return {
+        "count": len(rows),
+        "tasks": len(tasks) - unanswered,
+        "requested": len(requests),
+        "dropped_invalid": invalid,
+        "unanswered": unanswered,
+        **usage_delta(before, ctx.client),
+    }

@@ -24,7 +24,9 @@ def ability_phrases(ctx: StageContext) -> list[str]:
     """Distinct short phrases of the abilities aspect (``synth.abilities_aspect``) of all employees."""
     aspect = ctx.settings.abilities_aspect
     if aspect not in ctx.aspects:
-        aspect = next((a for a in ctx.aspects if "abilit" in a.lower() or "skill" in a.lower()), ctx.aspects[0])
+        aspect = next(
+            (a for a in ctx.aspects if "abilit" in a.lower() or "skill" in a.lower()), ctx.aspects[0]
+        )
     seen: dict[str, str] = {}
     for text in ctx.dataset.aspect_texts(aspect).values():
         for part in _SPLIT.split(text):
@@ -66,5 +68,10 @@ def run(ctx: StageContext) -> dict:
             seen.add(key)
             rows.append({"id": f"p{len(rows) + 1}", "project": name, "brainstorm": i})
     write_jsonl(ctx.path("projects.jsonl"), rows)
-    return {"count": len(rows), "requested": len(requests), "duplicates": duplicates,
-            "unanswered": invalid, **usage_delta(before, ctx.client)}
+    return {
+        "count": len(rows),
+        "requested": len(requests),
+        "duplicates": duplicates,
+        "unanswered": invalid,
+        **usage_delta(before, ctx.client),
+    }

@@ -30,12 +30,15 @@ class LeakageGuard:
 
     Example:
         >>> guard = LeakageGuard([Task("t1", "Kiln retrofit", "Plan the kiln downtime")], 0.8)
-        >>> guard.leaks(Task("s1", "Other", "plan the KILN downtime!")), guard.leaks(Task("s2", "X", "Audit payroll"))
+        >>> (guard.leaks(Task("s1", "Other", "plan the KILN downtime!")),
+        ...  guard.leaks(Task("s2", "X", "Audit payroll")))
         (True, False)
     """
 
     def __init__(self, eval_tasks: list[Task], threshold: float) -> None:
-        self.exact = {normalise_text(t.task) for t in eval_tasks} | {normalise_text(t.query) for t in eval_tasks}
+        self.exact = {normalise_text(t.task) for t in eval_tasks} | {
+            normalise_text(t.query) for t in eval_tasks
+        }
         self.tasks = NearDuplicateIndex([t.task for t in eval_tasks], threshold) if threshold > 0 else None
         self.queries = NearDuplicateIndex([t.query for t in eval_tasks], threshold) if threshold > 0 else None
 
@@ -59,7 +62,9 @@ def run(ctx: StageContext) -> dict:
     settings, template = ctx.settings, load_template("tasks")
     requests = []
     for row in projects:
-        prompt = template.render(enterprise_context=ctx.context, project=row["project"], n_tasks=settings.tasks_per_project)
+        prompt = template.render(
+            enterprise_context=ctx.context, project=row["project"], n_tasks=settings.tasks_per_project
+        )
         payload = {"project": row["project"], "n_tasks": settings.tasks_per_project}
         requests.append(ctx.request("tasks", prompt, TaskList, payload, seed=settings.seed))
     replies = ctx.ask_all(requests, desc="tasks")
@@ -85,5 +90,11 @@ def run(ctx: StageContext) -> dict:
                 continue
             rows.append({"id": task.id, "project": task.project, "task": task.task})
     write_jsonl(ctx.path("tasks.jsonl"), rows)
-    return {"count": len(rows), "requested": len(requests), "duplicates": duplicates,
-            "dropped_leakage": dropped_leakage, "unanswered": unanswered, **usage_delta(before, ctx.client)}
+    return {
+        "count": len(rows),
+        "requested": len(requests),
+        "duplicates": duplicates,
+        "dropped_leakage": dropped_leakage,
+        "unanswered": unanswered,
+        **usage_delta(before, ctx.client),
+    }

@@ -94,11 +94,18 @@ def main(spec_path: str, out_path: str) -> None:
         fuse_times[name] = time.perf_counter() - start
     _, traced_peak = tracemalloc.get_traced_memory()
     result = {
-        "times": times, "fuse": fuse_times, "recall_at_100": recalls, "candidates_max": width,
+        "times": times,
+        "fuse": fuse_times,
+        "recall_at_100": recalls,
+        "candidates_max": width,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "peak_traced_mb": traced_peak / 2**20,
-        "index": {"kind": "hnsw", "M": index_spec.hnsw_m, "ef_construction": index_spec.ef_construction,
-                  "ef_search": max(index_spec.ef_search, TOP_K)},
+        "index": {
+            "kind": "hnsw",
+            "M": index_spec.hnsw_m,
+            "ef_construction": index_spec.ef_construction,
+            "ef_search": max(index_spec.ef_search, TOP_K),
+        },
     }
     Path(out_path).write_text(json.dumps(result, indent=2))
 

@@ -60,8 +60,10 @@ def to_runs(scores: np.ndarray):  # noqa: ANN201 - list of ranx.Run
     import ranx
 
     items = [f"d{i}" for i in range(scores.shape[2])]
-    return [ranx.Run({f"t{t}": dict(zip(items, aspect[t].tolist(), strict=True)) for t in range(scores.shape[1])})
-            for aspect in scores]
+    return [
+        ranx.Run({f"t{t}": dict(zip(items, aspect[t].tolist(), strict=True)) for t in range(scores.shape[1])})
+        for aspect in scores
+    ]
 
 
 def from_run(run, n_tasks: int, n_items: int) -> np.ndarray:  # noqa: ANN001
@@ -109,18 +111,31 @@ def test_aggregation_vs_ranx(benchmark, fusion_data, name: str) -> None:
     else:
         worst = float(np.abs(ours_out + constant - theirs).max())
         agree = worst <= 1e-9
-    same_order = bool((np.argsort(-ours_out, axis=1, kind="stable") == np.argsort(-theirs, axis=1, kind="stable")).all())
-    assert agree and same_order, f"{name} vs ranx {method}: max difference {worst:.2e}, same order {same_order}"
+    same_order = bool(
+        (np.argsort(-ours_out, axis=1, kind="stable") == np.argsort(-theirs, axis=1, kind="stable")).all()
+    )
+    assert agree and same_order, (
+        f"{name} vs ranx {method}: max difference {worst:.2e}, same order {same_order}"
+    )
 
-    ours_s, peer_s = interleaved(benchmark, lambda: ours_fn(scores), lambda: ranx_fuse(runs, method, norm), ROUNDS)
+    ours_s, peer_s = interleaved(
+        benchmark, lambda: ours_fn(scores), lambda: ranx_fuse(runs, method, norm), ROUNDS
+    )
     peer_s = [t * N_TASKS / k for t in peer_s]  # per 500 tasks
     ratio = paired_ratio(ours_s, peer_s)
     shift = f" + {constant:g}" if constant else ""
     scaled = "" if k == N_TASKS else f", timed on {k} tasks, scaled x{N_TASKS / k:g}"
     record(
-        benchmark, f"aggregation: {name}, {N_TASKS} tasks x {N_ITEMS:,} candidates x {M} aspects",
-        ours=f"{median(ours_s):.3f} s", peer=f"{median(peer_s):.2f} s (ranx {method}{scaled})", ratio=ratio,
-        target=f">= {TARGET:g}x", holds=ratio >= TARGET, agree=agree and same_order,
+        benchmark,
+        f"aggregation: {name}, {N_TASKS} tasks x {N_ITEMS:,} candidates x {M} aspects",
+        ours=f"{median(ours_s):.3f} s",
+        peer=f"{median(peer_s):.2f} s (ranx {method}{scaled})",
+        ratio=ratio,
+        target=f">= {TARGET:g}x",
+        holds=ratio >= TARGET,
+        agree=agree and same_order,
         detail=f"ours{shift} = ranx on {k} tasks: max abs diff {worst:.1e}, identical rankings",
-        ours_s=ours_s, peer_s=peer_s, peer_tasks=k,
+        ours_s=ours_s,
+        peer_s=peer_s,
+        peer_tasks=k,
     )

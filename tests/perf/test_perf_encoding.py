@@ -33,7 +33,9 @@ def test_encoding_vs_sentence_transformers(benchmark, texts: list[str]) -> None:
     from models.bundled import minilm_path
     from models.encoder import Encoder
 
-    ours_encoder = Encoder("bundled:minilm", max_doc_length=MAX_LEN, batch_size=BATCH, device="cpu", progress=False)
+    ours_encoder = Encoder(
+        "bundled:minilm", max_doc_length=MAX_LEN, batch_size=BATCH, device="cpu", progress=False
+    )
     peer_model = SentenceTransformer(str(minilm_path()), device="cpu")
     peer_model.max_seq_length = MAX_LEN
 
@@ -50,9 +52,17 @@ def test_encoding_vs_sentence_transformers(benchmark, texts: list[str]) -> None:
     ratio = paired_ratio(ours_s, peer_s)
     lengths = np.minimum(ours_encoder.token_lengths(texts), MAX_LEN)
     record(
-        benchmark, "encoding: 512 aspect texts, MiniLM, batch 32",
-        ours=f"{N_TEXTS / median(ours_s):.0f} texts/s", peer=f"{N_TEXTS / median(peer_s):.0f} texts/s (sentence-transformers)",
-        ratio=ratio, target=f">= {TARGET}x", holds=ratio >= TARGET, agree=agree,
-        detail=f"max abs diff of the vectors {diff:.1e} (<= 1e-5)", ours_s=ours_s, peer_s=peer_s,
-        tokens=int(lengths.sum()), ours_batches=len(ours_encoder.plan_batches(lengths)),
+        benchmark,
+        "encoding: 512 aspect texts, MiniLM, batch 32",
+        ours=f"{N_TEXTS / median(ours_s):.0f} texts/s",
+        peer=f"{N_TEXTS / median(peer_s):.0f} texts/s (sentence-transformers)",
+        ratio=ratio,
+        target=f">= {TARGET}x",
+        holds=ratio >= TARGET,
+        agree=agree,
+        detail=f"max abs diff of the vectors {diff:.1e} (<= 1e-5)",
+        ours_s=ours_s,
+        peer_s=peer_s,
+        tokens=int(lengths.sum()),
+        ours_batches=len(ours_encoder.plan_batches(lengths)),
     )

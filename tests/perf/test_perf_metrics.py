@@ -20,8 +20,20 @@ pytestmark = pytest.mark.perf
 
 N_TASKS, N_ITEMS, N_JUDGED, ROUNDS, TARGET = 500, 1000, 60, 5, 1.0
 OURS = ["ap", "ndcg@5", "ndcg@10", "hit@5", "mrr", "recall@10", "recall@100"]
-TREC = dict(zip(OURS, ["map", "ndcg_cut_5", "ndcg_cut_10", "success_5", "recip_rank", "recall_10", "recall_100"], strict=True))
-RANX = dict(zip(OURS, ["map", "ndcg_burges@5", "ndcg_burges@10", "hit_rate@5", "mrr", "recall@10", "recall@100"], strict=True))
+TREC = dict(
+    zip(
+        OURS,
+        ["map", "ndcg_cut_5", "ndcg_cut_10", "success_5", "recip_rank", "recall_10", "recall_100"],
+        strict=True,
+    )
+)
+RANX = dict(
+    zip(
+        OURS,
+        ["map", "ndcg_burges@5", "ndcg_burges@10", "hit_rate@5", "mrr", "recall@10", "recall@100"],
+        strict=True,
+    )
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,19 +60,29 @@ def test_metrics_vs_pytrec_eval(benchmark, metric_data) -> None:
 
     run, qrels = metric_data
     ours_run = Run.from_dict(run)
-    evaluator = pytrec_eval.RelevanceEvaluator({t: {i: 2**g - 1 for i, g in j.items()} for t, j in qrels.items()},
-                                               set(TREC.values()))
+    evaluator = pytrec_eval.RelevanceEvaluator(
+        {t: {i: 2**g - 1 for i, g in j.items()} for t, j in qrels.items()}, set(TREC.values())
+    )
     ours, theirs = evaluate(ours_run, qrels, OURS), evaluator.evaluate(run)
     worst = max(abs(ours[t][m] - theirs[t][TREC[m]]) for t in qrels for m in OURS)
     agree = set(ours) == set(theirs) and worst <= 1e-9
     assert agree, f"metrics differ from pytrec_eval by {worst:.2e}"
-    ours_s, peer_s = interleaved(benchmark, lambda: evaluate(ours_run, qrels, OURS), lambda: evaluator.evaluate(run), ROUNDS)
+    ours_s, peer_s = interleaved(
+        benchmark, lambda: evaluate(ours_run, qrels, OURS), lambda: evaluator.evaluate(run), ROUNDS
+    )
     ratio = paired_ratio(ours_s, peer_s)
     record(
-        benchmark, f"metrics: 7 metrics, {N_TASKS} tasks x {N_ITEMS:,} employees (vs pytrec_eval)",
-        ours=f"{median(ours_s):.3f} s", peer=f"{median(peer_s):.3f} s (pytrec_eval)", ratio=ratio,
-        target=f">= {TARGET:g}x", holds=ratio >= TARGET, agree=agree,
-        detail=f"{N_TASKS * len(OURS)} per-task values, max abs diff {worst:.1e}", ours_s=ours_s, peer_s=peer_s,
+        benchmark,
+        f"metrics: 7 metrics, {N_TASKS} tasks x {N_ITEMS:,} employees (vs pytrec_eval)",
+        ours=f"{median(ours_s):.3f} s",
+        peer=f"{median(peer_s):.3f} s (pytrec_eval)",
+        ratio=ratio,
+        target=f">= {TARGET:g}x",
+        holds=ratio >= TARGET,
+        agree=agree,
+        detail=f"{N_TASKS * len(OURS)} per-task values, max abs diff {worst:.1e}",
+        ours_s=ours_s,
+        peer_s=peer_s,
     )
 
 
@@ -79,14 +101,23 @@ def test_metrics_vs_ranx(benchmark, metric_data) -> None:
 
     ours, theirs = evaluate(ours_run, qrels, OURS), peer()  # also the numba warm-up
     order = sorted(qrels)  # ranx returns per-query arrays in sorted query-id order
-    worst = max(float(np.abs(np.asarray(theirs[RANX[m]]) - np.array([ours[t][m] for t in order])).max()) for m in OURS)
+    worst = max(
+        float(np.abs(np.asarray(theirs[RANX[m]]) - np.array([ours[t][m] for t in order])).max()) for m in OURS
+    )
     agree = worst <= 1e-9
     assert agree, f"metrics differ from ranx by {worst:.2e}"
     ours_s, peer_s = interleaved(benchmark, lambda: evaluate(ours_run, qrels, OURS), peer, ROUNDS)
     ratio = paired_ratio(ours_s, peer_s)
     record(
-        benchmark, f"metrics: 7 metrics, {N_TASKS} tasks x {N_ITEMS:,} employees (vs ranx)",
-        ours=f"{median(ours_s):.3f} s", peer=f"{median(peer_s):.3f} s (ranx)", ratio=ratio,
-        target=f">= {TARGET:g}x", holds=ratio >= TARGET, agree=agree,
-        detail=f"{N_TASKS * len(OURS)} per-task values, max abs diff {worst:.1e}", ours_s=ours_s, peer_s=peer_s,
+        benchmark,
+        f"metrics: 7 metrics, {N_TASKS} tasks x {N_ITEMS:,} employees (vs ranx)",
+        ours=f"{median(ours_s):.3f} s",
+        peer=f"{median(peer_s):.3f} s (ranx)",
+        ratio=ratio,
+        target=f">= {TARGET:g}x",
+        holds=ratio >= TARGET,
+        agree=agree,
+        detail=f"{N_TASKS * len(OURS)} per-task values, max abs diff {worst:.1e}",
+        ours_s=ours_s,
+        peer_s=peer_s,
     )

@@ -37,7 +37,8 @@ def embedding_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pool = [text for aspect in dataset.aspects for text in dataset.aspect_texts(aspect).values()]
     rng = np.random.default_rng(0)
     vectors = Encoder("bundled:minilm", device="cpu", progress=False).encode_documents(
-        [pool[i] for i in rng.choice(len(pool), 400, replace=False)])  # (400, 384)
+        [pool[i] for i in rng.choice(len(pool), 400, replace=False)]
+    )  # (400, 384)
     eigenvalues, basis = np.linalg.eigh(np.cov(vectors, rowvar=False))  # (384,), (384, 384)
     factor = (basis * np.sqrt(np.clip(eigenvalues, 0, None))).astype(np.float32)  # (384, 384)
     path = tmp_path_factory.mktemp("scale") / "spec.npz"
@@ -49,8 +50,13 @@ def test_scale_100k_employees(benchmark, embedding_spec: Path, tmp_path: Path) -
     out = tmp_path / "scale.json"
 
     def workload() -> None:
-        subprocess.run([sys.executable, "-m", "tests.perf.scale_workload", str(embedding_spec), str(out)], cwd=ROOT,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, timeout=900)
+        subprocess.run(
+            [sys.executable, "-m", "tests.perf.scale_workload", str(embedding_spec), str(out)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            check=True,
+            timeout=900,
+        )
 
     benchmark.pedantic(workload, rounds=1, iterations=1, warmup_rounds=0)
     result = json.loads(out.read_text())
@@ -58,15 +64,27 @@ def test_scale_100k_employees(benchmark, embedding_spec: Path, tmp_path: Path) -
     recall = float(np.mean(result["recall_at_100"]))
     holds = min(result["recall_at_100"]) >= TARGET
     index = result["index"]
-    ours = (f"{t['build'] + t['search'] + t['union'] + sum(fuse.values()):.1f} s (HNSW M={index['M']} "
-            f"efC={index['ef_construction']}: build {t['build']:.1f} s, top-1000 search {t['search']:.1f} s; "
-            f"fuse {result['candidates_max']:,} candidates x {len(fuse)} aggregators {sum(fuse.values()):.1f} s); "
-            f"peak RSS {result['peak_rss_mb']:.0f} MB")
+    ours = (
+        f"{t['build'] + t['search'] + t['union'] + sum(fuse.values()):.1f} s (HNSW M={index['M']} "
+        f"efC={index['ef_construction']}: build {t['build']:.1f} s, "
+        f"top-1000 search {t['search']:.1f} s; "
+        f"fuse {result['candidates_max']:,} candidates x {len(fuse)} aggregators "
+        f"{sum(fuse.values()):.1f} s); "
+        f"peak RSS {result['peak_rss_mb']:.0f} MB"
+    )
     record(
-        benchmark, "scale: 100,000 employees x 5 aspects, 500 tasks",
-        ours=ours, peer=f"exact search (FAISS flat) top-100: {t['exact']:.1f} s", ratio=None,
-        target=f"recall@100 >= {TARGET}", holds=holds, agree=holds,
-        detail=f"recall@100 of HNSW vs exact: mean {recall:.3f}, min over aspects {min(result['recall_at_100']):.3f}",
+        benchmark,
+        "scale: 100,000 employees x 5 aspects, 500 tasks",
+        ours=ours,
+        peer=f"exact search (FAISS flat) top-100: {t['exact']:.1f} s",
+        ratio=None,
+        target=f"recall@100 >= {TARGET}",
+        holds=holds,
+        agree=holds,
+        detail=(
+            f"recall@100 of HNSW vs exact: mean {recall:.3f}, "
+            f"min over aspects {min(result['recall_at_100']):.3f}"
+        ),
         **result,
     )
     assert holds, f"HNSW recall@100 {min(result['recall_at_100']):.3f} < {TARGET} on some aspect"

@@ -33,8 +33,15 @@ from tests.perf.timing import interleaved, record
 pytestmark = pytest.mark.perf
 
 BATCH, MAX_LEN, TAU, WARMUP, STEPS, ROUNDS, TARGET = 24, 256, 0.1, 1, 3, 1, 1.2
-SYNTH = ["profile=quick", "logger=none", "scale.train_tasks=200", "synth.n_brainstorms=4", "synth.projects_per_brainstorm=5",
-         "synth.tasks_per_project=6", "synth.n_labels=300"]
+SYNTH = [
+    "profile=quick",
+    "logger=none",
+    "scale.train_tasks=200",
+    "synth.n_brainstorms=4",
+    "synth.projects_per_brainstorm=5",
+    "synth.tasks_per_project=6",
+    "synth.n_labels=300",
+]
 
 
 @pytest.fixture(scope="module")
@@ -68,16 +75,36 @@ def make_ours(dataset, artifact, max_steps: int):  # noqa: ANN001, ANN201
     from models.schedules import linear_warmup
 
     torch.manual_seed(0)
-    encoder = Encoder("bundled:minilm", max_query_length=MAX_LEN, max_doc_length=MAX_LEN, device="cpu", progress=False)
+    encoder = Encoder(
+        "bundled:minilm", max_query_length=MAX_LEN, max_doc_length=MAX_LEN, device="cpu", progress=False
+    )
     encoder.model = apply_lora(encoder.model, LoraSettings(r=16, alpha=16, dropout=0.05))
-    data = PairDataModule(artifact, dataset, encoder.tokenize, mix="full", label_negatives=False, schedule="none",
-                          batch_size=BATCH, max_steps=max_steps, dev_fraction=0.1, seed=0)
-    module = DualEncoderModule(encoder, partial(torch.optim.AdamW, lr=4e-4, weight_decay=0.1),
-                               partial(linear_warmup, warmup_ratio=0.1), TAU, None, total_steps=max_steps)
+    data = PairDataModule(
+        artifact,
+        dataset,
+        encoder.tokenize,
+        mix="full",
+        label_negatives=False,
+        schedule="none",
+        batch_size=BATCH,
+        max_steps=max_steps,
+        dev_fraction=0.1,
+        seed=0,
+    )
+    module = DualEncoderModule(
+        encoder,
+        partial(torch.optim.AdamW, lr=4e-4, weight_decay=0.1),
+        partial(linear_warmup, warmup_ratio=0.1),
+        TAU,
+        None,
+        total_steps=max_steps,
+    )
     return encoder, data, module
 
 
-def make_peer(pair_texts: tuple[list[str], list[str]], batches: list[list[int]], max_steps: int, output_dir: Path):  # noqa: ANN201
+def make_peer(
+    pair_texts: tuple[list[str], list[str]], batches: list[list[int]], max_steps: int, output_dir: Path
+):  # noqa: ANN201
     """SentenceTransformerTrainer over the same pairs, yielding exactly ``batches`` in order."""
     from datasets import Dataset
     from peft import LoraConfig
@@ -103,14 +130,34 @@ def make_peer(pair_texts: tuple[list[str], list[str]], batches: list[list[int]],
     model = SentenceTransformer(str(minilm_path()), device="cpu")
     model.max_seq_length = MAX_LEN
     targets, excluded = linear_targets(model[0].auto_model)
-    model.add_adapter(LoraConfig(r=16, lora_alpha=16, lora_dropout=0.05, target_modules=targets,
-                                 exclude_modules=excluded or None, bias="none"))
+    model.add_adapter(
+        LoraConfig(
+            r=16,
+            lora_alpha=16,
+            lora_dropout=0.05,
+            target_modules=targets,
+            exclude_modules=excluded or None,
+            bias="none",
+        )
+    )
     queries, positives = pair_texts
     train = Dataset.from_dict({"anchor": queries, "positive": positives})
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(output_dir), per_device_train_batch_size=BATCH, max_steps=max_steps, learning_rate=4e-4,
-        weight_decay=0.1, warmup_ratio=0.1, lr_scheduler_type="linear", max_grad_norm=0.0, seed=0, use_cpu=True,
-        save_strategy="no", report_to="none", logging_steps=10_000, disable_tqdm=True, dataloader_num_workers=0,
+        output_dir=str(output_dir),
+        per_device_train_batch_size=BATCH,
+        max_steps=max_steps,
+        learning_rate=4e-4,
+        weight_decay=0.1,
+        warmup_ratio=0.1,
+        lr_scheduler_type="linear",
+        max_grad_norm=0.0,
+        seed=0,
+        use_cpu=True,
+        save_strategy="no",
+        report_to="none",
+        logging_steps=10_000,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
         batch_sampler=FixedBatches,
     )
     loss = MultipleNegativesRankingLoss(model, scale=1.0 / TAU)
@@ -135,9 +182,14 @@ def test_training_vs_sentence_transformers(benchmark, training_data, tmp_path: P
     steps = WARMUP + STEPS
     encoder, data, module = make_ours(dataset, artifact, steps)
     batches = [[i for i, _ in batch] for batch in data.sampler()][:steps]
-    assert len(batches) == steps and all(len(b) == BATCH for b in batches), "too few training pairs for the steps"
+    assert len(batches) == steps and all(len(b) == BATCH for b in batches), (
+        "too few training pairs for the steps"
+    )
     pairs = data.pairs.pairs
-    texts = (encoder.format([p.query for p in pairs], "query"), encoder.format([p.positive for p in pairs], "document"))
+    texts = (
+        encoder.format([p.query for p in pairs], "query"),
+        encoder.format([p.positive for p in pairs], "document"),
+    )
     model, peer_loss, _ = make_peer(texts, batches, steps, tmp_path / "st")
 
     # same output first: identical initial loss on batch 0 (adapters are zero at init; no dropout)
@@ -152,7 +204,10 @@ def test_training_vs_sentence_transformers(benchmark, training_data, tmp_path: P
     diff = abs(ours_loss - peer_value)
     same_params = trainable(encoder.model) == trainable(model)
     agree = diff <= 1e-5 and same_params
-    assert agree, f"first-batch losses {ours_loss:.6f} vs {peer_value:.6f}, trainable {trainable(encoder.model)} vs {trainable(model)}"
+    assert agree, (
+        f"first-batch losses {ours_loss:.6f} vs {peer_value:.6f}, "
+        f"trainable {trainable(encoder.model)} vs {trainable(model)}"
+    )
 
     ours_steps: list[float] = []
     peer_steps: list[float] = []
@@ -175,10 +230,22 @@ def test_training_vs_sentence_transformers(benchmark, training_data, tmp_path: P
         _, data_r, module_r = make_ours(dataset, artifact, steps)
         L.seed_everything(0, workers=True, verbose=False)
         stamp = Stamp()
-        trainer = L.Trainer(max_steps=steps, accelerator="cpu", devices=1, precision="32-true", logger=False,
-                            callbacks=[stamp], enable_checkpointing=False, enable_progress_bar=False,
-                            enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
-                            use_distributed_sampler=False, deterministic=True, default_root_dir=str(tmp_path / "pl"))
+        trainer = L.Trainer(
+            max_steps=steps,
+            accelerator="cpu",
+            devices=1,
+            precision="32-true",
+            logger=False,
+            callbacks=[stamp],
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            limit_val_batches=0,
+            use_distributed_sampler=False,
+            deterministic=True,
+            default_root_dir=str(tmp_path / "pl"),
+        )
         trainer.fit(module_r, datamodule=data_r)
         assert trainer.global_step == steps
         ours_steps.extend(step_intervals(stamp.stamps))
@@ -195,9 +262,19 @@ def test_training_vs_sentence_transformers(benchmark, training_data, tmp_path: P
     ours_rate, peer_rate = BATCH / statistics.median(ours_steps), BATCH / statistics.median(peer_steps)
     ratio = ours_rate / peer_rate
     record(
-        benchmark, "training: LoRA InfoNCE, MiniLM, batch 24 (global adapter)",
-        ours=f"{ours_rate:.2f} samples/s", peer=f"{peer_rate:.2f} samples/s (SentenceTransformerTrainer + MNRL)",
-        ratio=ratio, target=f">= {TARGET}x", holds=ratio >= TARGET, agree=agree,
-        detail=f"first-batch loss {ours_loss:.6f} vs {peer_value:.6f}, {trainable(model)} trainable parameters each",
-        ours_step_s=ours_steps, peer_step_s=peer_steps, pairs=len(pairs),
+        benchmark,
+        "training: LoRA InfoNCE, MiniLM, batch 24 (global adapter)",
+        ours=f"{ours_rate:.2f} samples/s",
+        peer=f"{peer_rate:.2f} samples/s (SentenceTransformerTrainer + MNRL)",
+        ratio=ratio,
+        target=f">= {TARGET}x",
+        holds=ratio >= TARGET,
+        agree=agree,
+        detail=(
+            f"first-batch loss {ours_loss:.6f} vs {peer_value:.6f}, "
+            f"{trainable(model)} trainable parameters each"
+        ),
+        ours_step_s=ours_steps,
+        peer_step_s=peer_steps,
+        pairs=len(pairs),
     )

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-def interleaved(benchmark: Any, ours: Callable[[], Any], peer: Callable[[], Any], rounds: int) -> tuple[list[float], list[float]]:
+def interleaved(
+    benchmark: Any, ours: Callable[[], Any], peer: Callable[[], Any], rounds: int
+) -> tuple[list[float], list[float]]:
     """Time ``ours`` (pytest-benchmark) and ``peer`` (in the round's setup) alternately.
 
     Args:
@@ -46,8 +48,17 @@ def paired_ratio(ours: list[float], peer: list[float]) -> float:
 
 
 def record(
-    benchmark: Any, workload: str, *, ours: str, peer: str, ratio: float | None, target: str, holds: bool | None,
-    agree: bool, detail: str, **extra: Any,
+    benchmark: Any,
+    workload: str,
+    *,
+    ours: str,
+    peer: str,
+    ratio: float | None,
+    target: str,
+    holds: bool | None,
+    agree: bool,
+    detail: str,
+    **extra: Any,
 ) -> None:
     """Store one table row in the benchmark's ``extra_info`` (written to ``--benchmark-json``).
 
@@ -63,8 +74,18 @@ def record(
         extra: raw numbers kept in the JSON (round times, sizes...).
     """
     benchmark.extra_info.update(
-        {"workload": workload, "ours": ours, "peer": peer, "ratio": ratio, "target": target, "holds": holds,
-         "agree": bool(agree), "detail": detail, "threads": int(os.environ.get("BENCH_THREADS", "1")), **extra}
+        {
+            "workload": workload,
+            "ours": ours,
+            "peer": peer,
+            "ratio": ratio,
+            "target": target,
+            "holds": holds,
+            "agree": bool(agree),
+            "detail": detail,
+            "threads": int(os.environ.get("BENCH_THREADS", "1")),
+            **extra,
+        }
     )
 
 

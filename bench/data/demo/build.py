@@ -19,7 +19,9 @@ MISSING_ASPECTS = {"goals": 0.08, "behavior": 0.07, "experience": 0.04, "abiliti
 POOL_SIZE = 10  # thesis 003, section 4.1.2: candidates from the base model's top 10
 
 
-def _check(n_employees: int, n_projects: int, n_eval_tasks: int, n_train_tasks: int, judged_pairs: int) -> None:
+def _check(
+    n_employees: int, n_projects: int, n_eval_tasks: int, n_train_tasks: int, judged_pairs: int
+) -> None:
     if n_employees < 10:
         raise ConfigError(f"data.n_employees={n_employees}: the demo needs at least 10 employees")
     if n_eval_tasks < 1 or n_train_tasks < 0 or judged_pairs < n_eval_tasks:
@@ -29,11 +31,20 @@ def _check(n_employees: int, n_projects: int, n_eval_tasks: int, n_train_tasks: 
             "judged pair per eval task"
         )
     if n_projects < (2 if n_train_tasks else 1):
-        raise ConfigError(f"data.n_projects={n_projects}: need one project for evaluation and one for training")
+        raise ConfigError(
+            f"data.n_projects={n_projects}: need one project for evaluation and one for training"
+        )
 
 
-def _write_tasks(writer: TaskWriter, rng: np.random.Generator, projects: list[Project], total: int,
-                 taken: set[str], levels: np.ndarray, ranks: np.ndarray) -> list[TaskSpec]:
+def _write_tasks(
+    writer: TaskWriter,
+    rng: np.random.Generator,
+    projects: list[Project],
+    total: int,
+    taken: set[str],
+    levels: np.ndarray,
+    ranks: np.ndarray,
+) -> list[TaskSpec]:
     """``total`` tasks spread over ``projects``; each has at least one relevant employee."""
     specs = []
     for project, count in zip(projects, split_counts(rng, total, len(projects)), strict=True):
@@ -74,7 +85,8 @@ def build_demo(
         The dataset, with the exhaustive graded relevance and hidden competences in ``truth``.
 
     Example:
-        >>> d = build_demo(seed=1, n_employees=40, n_projects=4, n_eval_tasks=4, n_train_tasks=8, judged_pairs=20)
+        >>> d = build_demo(seed=1, n_employees=40, n_projects=4, n_eval_tasks=4, n_train_tasks=8,
+        ...                judged_pairs=20)
         >>> len(d.employees), len(d.tasks), len(d.train_tasks), sum(map(len, d.qrels.values()))
         (40, 4, 8, 20)
     """
@@ -90,8 +102,13 @@ def build_demo(
     employees = [Employee(p.id, renderer.aspects(p, missing)) for p in people]
 
     projects = make_projects(rng, enterprise, n_projects)
-    n_eval_projects = 1 if not n_train_tasks else int(np.clip(
-        round(n_projects * n_eval_tasks / (n_eval_tasks + n_train_tasks)), 1, n_projects - 1))
+    n_eval_projects = (
+        1
+        if not n_train_tasks
+        else int(
+            np.clip(round(n_projects * n_eval_tasks / (n_eval_tasks + n_train_tasks)), 1, n_projects - 1)
+        )
+    )
     writer, taken = TaskWriter(rng, taxonomy, phrasing), set()
     eval_specs = _write_tasks(writer, rng, projects[:n_eval_projects], n_eval_tasks, taken, levels, ranks)
     train_specs = _write_tasks(writer, rng, projects[n_eval_projects:], n_train_tasks, taken, levels, ranks)
@@ -107,7 +124,9 @@ def build_demo(
     )
     qrels: dict[str, dict[str, int]] = {}
     per_task = split_counts(rng, judged_pairs, len(tasks))
-    for task, spec, n_pairs in zip(tasks + train, eval_specs + train_specs, per_task + [0] * len(train), strict=True):
+    for task, spec, n_pairs in zip(
+        tasks + train, eval_specs + train_specs, per_task + [0] * len(train), strict=True
+    ):
         g = grades(levels, ranks, spec)
         truth.relevance[task.id] = {ids[r]: int(g[r]) for r in np.flatnonzero(g)}
         truth.task_needs[task.id] = [taxonomy.skills[c].id for c in spec.needs]

@@ -130,8 +130,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     dataset = build_demo(seed=args.seed)
     built = time.perf_counter() - start
     stats = dataset.stats()
-    print(f"demo seed={args.seed} hash={stats['hash']} built in {built:.2f}s: {stats['employees']} employees, "
-          f"{stats['tasks']} eval tasks, {stats['judged_pairs']} judged pairs, {stats['positives']} positives")
+    print(
+        f"demo seed={args.seed} hash={stats['hash']} built in {built:.2f}s: {stats['employees']} employees, "
+        f"{stats['tasks']} eval tasks, {stats['judged_pairs']} judged pairs, {stats['positives']} positives"
+    )
     docs = list(dataset.concat_texts().values())
     queries = [t.query for t in dataset.tasks]
     results = {"random": random_scores(dataset)}

@@ -64,8 +64,9 @@ class Enterprise:
 def _check_areas(areas: Any, taxonomy: Taxonomy, where: str) -> None:
     for area in areas:
         if area not in taxonomy.areas:
-            raise DataError(PATH, f"{where} names unknown area {area!r}",
-                            fix=f"use one of {', '.join(taxonomy.areas)}")
+            raise DataError(
+                PATH, f"{where} names unknown area {area!r}", fix=f"use one of {', '.join(taxonomy.areas)}"
+            )
 
 
 def _parse(raw: dict[str, Any], taxonomy: Taxonomy) -> Enterprise:
@@ -77,11 +78,19 @@ def _parse(raw: dict[str, Any], taxonomy: Taxonomy) -> Enterprise:
             if kind not in sites:
                 raise DataError(PATH, f"department {d['id']!r} names unknown site kind {kind!r}")
         units = tuple(Unit(u["name"], tuple(taxonomy.index(s) for s in u["skills"])) for u in d["units"])
-        departments.append(Department(
-            d["id"], d["name"], float(d["weight"]), bool(d["shop_floor"]), tuple(d["sites"]),
-            tuple(d["senior_titles"]), {a: float(w) for a, w in d["areas"].items()},
-            tuple(d["employers"]), units,
-        ))
+        departments.append(
+            Department(
+                d["id"],
+                d["name"],
+                float(d["weight"]),
+                bool(d["shop_floor"]),
+                tuple(d["sites"]),
+                tuple(d["senior_titles"]),
+                {a: float(w) for a, w in d["areas"].items()},
+                tuple(d["employers"]),
+                units,
+            )
+        )
     projects = []
     for p in raw["projects"]:
         _check_areas(p["areas"], taxonomy, f"project {p['name']!r}")
@@ -91,7 +100,9 @@ def _parse(raw: dict[str, Any], taxonomy: Taxonomy) -> Enterprise:
         projects.append(ProjectTheme(p["name"], p.get("site"), tuple(p["areas"]), skills))
     return Enterprise(
         context=" ".join(raw["context"].split()),
-        seniority=tuple(Seniority(s["name"], int(s["paper_count"]), int(s["rank"])) for s in raw["seniority"]),
+        seniority=tuple(
+            Seniority(s["name"], int(s["paper_count"]), int(s["rank"])) for s in raw["seniority"]
+        ),
         leadership_skills={k: (int(v[0]), int(v[1])) for k, v in raw["leadership_skills"].items()},
         sites=sites,
         departments=tuple(departments),

@@ -62,8 +62,14 @@ def likely_pool(levels: np.ndarray, ranks: np.ndarray, task: TaskSpec, size: int
     return [int(i) for i in order[:size]]
 
 
-def judged_rows(rng: np.random.Generator, levels: np.ndarray, ranks: np.ndarray, task: TaskSpec,
-                n_pairs: int, pool_size: int) -> list[int]:
+def judged_rows(
+    rng: np.random.Generator,
+    levels: np.ndarray,
+    ranks: np.ndarray,
+    task: TaskSpec,
+    n_pairs: int,
+    pool_size: int,
+) -> list[int]:
     """Employees (rows) judged for one task: half from the likely pool, half uniformly.
 
     The returned rows are distinct; at least one has a positive grade whenever any employee

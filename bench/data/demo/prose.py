@@ -27,8 +27,9 @@ CURRENT_YEAR = 2024
 class Renderer:
     """Turns :class:`Person` objects into aspect texts with one generator."""
 
-    def __init__(self, rng: np.random.Generator, taxonomy: Taxonomy, enterprise: Enterprise,
-                 phrasing: dict[str, Any]) -> None:
+    def __init__(
+        self, rng: np.random.Generator, taxonomy: Taxonomy, enterprise: Enterprise, phrasing: dict[str, Any]
+    ) -> None:
         self.rng, self.tax, self.ent, self.phr = rng, taxonomy, enterprise, phrasing
         self.soft = taxonomy.area_columns(LEADERSHIP)
 
@@ -69,7 +70,9 @@ class Renderer:
         if len(duties) < 2:
             duties += rest[:1] or duties
         sentences = [
-            self.pick(r["title"]).format(title=self.title(person), site=person.site, department=person.department.name),
+            self.pick(r["title"]).format(
+                title=self.title(person), site=person.site, department=person.department.name
+            ),
             self.pick(r["duties_two"]).format(p1=self.para(duties[0]), p2=self.para(duties[-1])),
         ]
         extra = [c for c in person.levels if c not in person.unit.skills and c not in self.soft]
@@ -130,13 +133,20 @@ class Renderer:
             year = start - int(self.rng.integers(0, 2))
             first = chosen.pop() if chosen and not (i == n_entries - 1 and self.rng.random() < 0.2) else None
             internal = i == 0 and self.rng.random() < 0.7
-            fields = dict(start=start, end=end, place=self._place(person, first, internal), years=length,
-                          initiative=self.pick(e["initiatives"]))
+            fields = dict(
+                start=start,
+                end=end,
+                place=self._place(person, first, internal),
+                years=length,
+                initiative=self.pick(e["initiatives"]),
+            )
             if first is None:
                 entries.append(self.pick(e["filler"]).format(**fields))
             elif chosen and self.rng.random() < 0.45:
                 second = self._partner(chosen, first)
-                entries.append(self.pick(e["entry_two"]).format(p1=self.para(first), p2=self.para(second), **fields))
+                entries.append(
+                    self.pick(e["entry_two"]).format(p1=self.para(first), p2=self.para(second), **fields)
+                )
             else:
                 entries.append(self.pick(e["entry_one"]).format(p1=self.para(first), **fields))
         return " ".join(entries)
@@ -173,7 +183,11 @@ class Renderer:
         if missing:
             parts.append(self.pick(b["develop"]).format(p=self.para(self.pick(missing))))
         if self.rng.random() < 0.6:
-            parts.append(self.pick(b["trait"]).format(trait=self.pick(b["traits_good"]), trait_dev=self.pick(b["traits_dev"])))
+            parts.append(
+                self.pick(b["trait"]).format(
+                    trait=self.pick(b["traits_good"]), trait_dev=self.pick(b["traits_dev"])
+                )
+            )
         return " ".join(parts)
 
     def aspects(self, person: Person, missing: dict[str, float]) -> dict[str, str]:

@@ -88,7 +88,9 @@ class TaskWriter:
             if u < SECONDARY_FROM_THEME:
                 column = self.pick(theme.skills)
             else:
-                area = LEADERSHIP if u < SECONDARY_FROM_THEME + SECONDARY_LEADERSHIP else self.pick(theme.areas)
+                area = (
+                    LEADERSHIP if u < SECONDARY_FROM_THEME + SECONDARY_LEADERSHIP else self.pick(theme.areas)
+                )
                 column = self.pick(self.tax.area_columns(area))
             if column not in needs:
                 needs.append(column)
@@ -98,9 +100,13 @@ class TaskWriter:
         """Task text: a verb phrase for the first need, the others joined on, then a tail."""
         skills = [self.tax.skills[c] for c in needs]
         if self.rng.random() < DESCRIPTION_RATE:
-            first = self.pick(self.phr["lead_by_description" if lead else "by_description"]).format(d=skills[0].clause)
+            first = self.pick(self.phr["lead_by_description" if lead else "by_description"]).format(
+                d=skills[0].clause
+            )
         else:
-            first = self.pick(self.phr["lead" if lead else "hands_on"]).format(p=self.pick(skills[0].paraphrases))
+            first = self.pick(self.phr["lead" if lead else "hands_on"]).format(
+                p=self.pick(skills[0].paraphrases)
+            )
         described = skills[-1] if len(skills) > 1 and self.rng.random() < DESCRIPTION_RATE else None
         rest = [self.pick(s.paraphrases) for s in skills[1:] if s is not described]
         if len(rest) == 1:

@@ -74,8 +74,11 @@ class Taxonomy:
         for i, skill in enumerate(self.skills):
             if skill.label == label:
                 return i
-        raise DataError("bench/data/demo/taxonomy.yaml", f"no skill labelled {label!r}",
-                        fix="use a label spelled exactly as in taxonomy.yaml")
+        raise DataError(
+            "bench/data/demo/taxonomy.yaml",
+            f"no skill labelled {label!r}",
+            fix="use a label spelled exactly as in taxonomy.yaml",
+        )
 
     def area_columns(self, area: str) -> list[int]:
         """Columns of the skills of one area, in file order."""

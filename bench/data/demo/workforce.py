@@ -69,14 +69,18 @@ def _area_skill(rng: np.random.Generator, taxonomy: Taxonomy, areas: dict[str, f
     return _pick(rng, taxonomy.area_columns(area))
 
 
-def _competences(rng: np.random.Generator, person: Person, taxonomy: Taxonomy, enterprise: Enterprise) -> None:
+def _competences(
+    rng: np.random.Generator, person: Person, taxonomy: Taxonomy, enterprise: Enterprise
+) -> None:
     boost = 0.04 * (person.seniority.rank - 1)
     levels = person.levels
     for column in person.unit.skills:
         if rng.random() < UNIT_SKILL_RATE:
             _add(levels, column, 0.45 + 0.5 * rng.beta(2, 2) + boost)
     for _ in range(int(rng.integers(2, 6))):
-        _add(levels, _area_skill(rng, taxonomy, person.department.areas), 0.2 + 0.6 * rng.beta(2, 2.5) + boost)
+        _add(
+            levels, _area_skill(rng, taxonomy, person.department.areas), 0.2 + 0.6 * rng.beta(2, 2.5) + boost
+        )
     if person.past is not None:
         past_unit = _pick(rng, person.past.units)
         for column in past_unit.skills[: int(rng.integers(1, 3))]:
@@ -91,7 +95,9 @@ def _competences(rng: np.random.Generator, person: Person, taxonomy: Taxonomy, e
     person.levels = dict(sorted(levels.items()))
 
 
-def sample_workforce(rng: np.random.Generator, n: int, taxonomy: Taxonomy, enterprise: Enterprise) -> list[Person]:
+def sample_workforce(
+    rng: np.random.Generator, n: int, taxonomy: Taxonomy, enterprise: Enterprise
+) -> list[Person]:
     """Draw ``n`` employees in the paper's seniority mix, scaled to ``n``.
 
     Args:
@@ -111,9 +117,12 @@ def sample_workforce(rng: np.random.Generator, n: int, taxonomy: Taxonomy, enter
     people = []
     for i, s in enumerate(ranks):
         seniority = enterprise.seniority[int(s)]
-        weights = np.array([
-            d.weight * (0.35 if seniority.name == "Supervisor" and not d.shop_floor else 1.0) for d in departments
-        ])
+        weights = np.array(
+            [
+                d.weight * (0.35 if seniority.name == "Supervisor" and not d.shop_floor else 1.0)
+                for d in departments
+            ]
+        )
         department = _pick(rng, departments, weights / weights.sum())
         unit = _pick(rng, department.units)
         site = _pick(rng, enterprise.sites[_pick(rng, department.site_kinds)])
