@@ -38,7 +38,8 @@ def _employee_row(employee: Employee, aspects: list[str]) -> dict[str, Any]:
     return row
 
 
-def _labels_csv(qrels: dict[str, dict[str, int]]) -> str:
+def labels_csv(qrels: dict[str, dict[str, int]]) -> str:
+    """``task_id,employee_id,label`` with one row per pair (the custom format's ``labels.csv``)."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["task_id", "employee_id", "label"])
@@ -62,7 +63,7 @@ def write_custom(dataset: Dataset, directory: Path) -> list[str]:
     employees = (_employee_row(e, aspects) for e in dataset.employees)
     write_jsonl(directory / "employees.jsonl", employees)
     write_jsonl(directory / "tasks.jsonl", _task_rows(dataset.tasks))
-    atomic_write_text(directory / "labels.csv", _labels_csv(dataset.qrels))
+    atomic_write_text(directory / "labels.csv", labels_csv(dataset.qrels))
     names = ["employees.jsonl", "tasks.jsonl", "labels.csv"]
     if dataset.train_tasks:
         write_jsonl(directory / "train_tasks.jsonl", _task_rows(dataset.train_tasks))

@@ -10,8 +10,6 @@ database's write lock is held, so the files follow the commits in order.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sqlite3
@@ -21,7 +19,7 @@ from pathlib import Path
 
 from bench.core.dataset import Dataset, Task
 from bench.core.io import atomic_write_text
-from bench.data.export import write_custom
+from bench.data.export import labels_csv, write_custom
 from bench.studio.storage import event_row
 
 EVENTS_NAME, LABELS_NAME = "annotations.jsonl", "labels.csv"
@@ -107,17 +105,6 @@ class Outputs:
             os.close(fd)
         if any(e["kind"] in ("answer", "undo") for e in events):
             atomic_write_text(self.out_dir / LABELS_NAME, labels_csv(self.qrels(conn)))
-
-
-def labels_csv(qrels: dict[str, dict[str, int]]) -> str:
-    """``task_id,employee_id,label`` with one row per pair (the custom format)."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["task_id", "employee_id", "label"])
-    for task_id, judged in qrels.items():
-        for employee_id, grade in judged.items():
-            writer.writerow([task_id, employee_id, int(grade)])
-    return buffer.getvalue()
 
 
 def _line(event: dict) -> str:
