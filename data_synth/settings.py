@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.core.errors import ConfigError
+from bench.data.splits import DevSplit
 
 # The stages in the order they run. Eureka runs before labels, because the labels stage uses the
 # best prompt Eureka found (Drummond and Veloso (2024), section 4.2 and Algorithm 1).
@@ -43,7 +44,8 @@ class SynthConfig:
         label_prompt: ``auto`` (Eureka's best when Eureka ran, else the base prompt), ``base``, ``eureka``.
         eureka_generations: Algorithm 1's N.
         eureka_candidates: Algorithm 1's K (new prompts per generation).
-        eureka_dev_fraction: share of the judged evaluation tasks whose pairs form the fitness split.
+        dev_split: the dev tasks of ``eval.dev_split`` (:class:`bench.data.splits.DevSplit`): Eureka's
+            fitness reads only their judged pairs, and evaluation never scores them.
         eureka_max_dev_pairs: cap on the development pairs (cost control).
         n_negatives: tasks that get four negatives (``None``: every task with a curriculum).
         leakage_threshold: word-Jaccard at or above which a synthetic task counts as a near copy of
@@ -52,6 +54,8 @@ class SynthConfig:
         label_temperature: sampling temperature of labelling (fitness and labels).
         reply_tokens: reply token limit per request stage.
         seed: seeds every sample.
+        dry_run: print each stage's calls, tokens and price (:mod:`data_synth.estimate`) and stop,
+            calling no LLM and writing nothing (not part of the artifact key).
     """
 
     stages: list[str] = field(default_factory=lambda: list(STAGE_ORDER))
@@ -68,7 +72,7 @@ class SynthConfig:
     label_prompt: str = "auto"
     eureka_generations: int = 10
     eureka_candidates: int = 4
-    eureka_dev_fraction: float = 0.3
+    dev_split: DevSplit = field(default_factory=DevSplit)
     eureka_max_dev_pairs: int = 150
     n_negatives: int | None = None
     leakage_threshold: float = 0.8
@@ -76,9 +80,11 @@ class SynthConfig:
     label_temperature: float = 0.0
     reply_tokens: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_REPLY_TOKENS))
     seed: int = 0
+    dry_run: bool = False
 
     def __post_init__(self) -> None:
         self.stages = list(self.stages)
+        self.dev_split = DevSplit.of(self.dev_split)
         unknown = [s for s in self.stages if s not in STAGE_ORDER]
         if unknown:
             raise ConfigError(
@@ -94,7 +100,7 @@ class SynthConfig:
                 f"synth.label_prompt={self.label_prompt!r} is unknown; "
                 f"choose one of: {', '.join(LABEL_PROMPTS)}"
             )
-        for name in ("label_top_share", "eureka_dev_fraction", "leakage_threshold"):
+        for name in ("label_top_share", "leakage_threshold"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise ConfigError(f"synth.{name}={getattr(self, name)} must be in [0, 1]")
         for name in (
@@ -118,7 +124,9 @@ class SynthConfig:
         return [s for s in STAGE_ORDER if s in self.stages]
 
     def key_fields(self) -> dict[str, Any]:
-        """Everything that decides the artifact's content (``stages`` does not: one artifact grows)."""
+        """Everything that decides the artifact's content (``stages`` does not: one artifact grows;
+        ``dry_run`` writes no artifact)."""
         values = asdict(self)
         values.pop("stages")
+        values.pop("dry_run")
         return values

@@ -206,6 +206,8 @@ class PairDataModule(L.LightningDataModule):
         max_steps: optimizer steps of the run, or ``-1``.
         dev_fraction: share of labelled synthetic tasks held out (see :func:`models.pairs.split_dev`).
         seed: seeds the split, the permutations and the negative draws.
+        base_tasks: evaluation tasks whose judged relevant pairs join the training data (the
+            non-synthetic base set of the influence study; the dev tasks, never scored).
     """
 
     def __init__(
@@ -226,10 +228,13 @@ class PairDataModule(L.LightningDataModule):
         max_steps: int = -1,
         dev_fraction: float = 0.1,
         seed: int = 0,
+        base_tasks: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.view = document_view(dataset.aspects, aspect, drop_aspects)
-        self.pairs = build_pairs(artifact, dataset, self.view, mix, label_negatives, dev_fraction, seed)
+        self.pairs = build_pairs(
+            artifact, dataset, self.view, mix, label_negatives, dev_fraction, seed, base_tasks=base_tasks
+        )
         self.tokenize, self.schedule, self.level = tokenize, check_schedule(schedule), level
         self.max_label_negatives, self.batch_size, self.accumulate = (
             max_label_negatives,

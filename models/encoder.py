@@ -192,7 +192,7 @@ class Encoder:
                 model = attach_adapter(model, self.adapter, self.merge_adapter)
             self._model = model.to(self.device).eval().requires_grad_(False)  # LoRA adds what trains
             if self.dense_folder:
-                self._dense = load_dense(self.source, self.dense_folder).to(self.device).eval()
+                _ = self.dense_head  # with the body, so that a bad `dense` folder fails at load
         return self._model
 
     @model.setter
@@ -202,6 +202,17 @@ class Encoder:
             self._prepacked.undo()
             self._prepacked = None
         self._model = model
+
+    @property
+    def dense_head(self) -> torch.nn.Module | None:
+        """The ``dense`` folder's sentence-transformers Dense head (``None`` without one).
+
+        Loaded on first use apart from the body, so a body set through :attr:`model` before
+        the first load (shared weights in tests, a preloaded copy) still gets its head.
+        """
+        if self._dense is None and self.dense_folder:
+            self._dense = load_dense(self.source, self.dense_folder).to(self.device).eval()
+        return self._dense
 
     def _inference_model(self) -> torch.nn.Module:
         """The body for :meth:`encode`: prepacked (:mod:`models.prepack`) where that applies."""
@@ -335,8 +346,9 @@ class Encoder:
             attentions = None
         hidden = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
         vectors = self.pool_fn(hidden.float(), inputs["attention_mask"], attentions)  # (batch, hidden)
-        if self._dense is not None:
-            vectors = self._dense(vectors)  # (batch, dim)
+        dense = self.dense_head
+        if dense is not None:
+            vectors = dense(vectors)  # (batch, dim)
         if self.normalize:
             vectors = torch.nn.functional.normalize(vectors, p=2, dim=-1)
         return vectors

@@ -134,6 +134,11 @@ def load_model(
 ) -> torch.nn.Module:
     """The transformer body: ``AutoModel``, or the encoder alone of encoder-decoder models (T5).
 
+    A T5-family checkpoint is loaded as its encoder (``T5EncoderModel``) whether its config says
+    ``is_encoder_decoder: true`` (the hub's sentence-t5) or ``false`` (what
+    ``T5EncoderModel.save_pretrained`` writes in transformers 5, so a re-saved or exported
+    copy): ``AutoModel`` would build the whole encoder-decoder, whose forward needs decoder inputs.
+
     Args:
         source: where the files are.
         trust_remote_code: run the repository's own modelling code (only when a preset says so).
@@ -143,6 +148,10 @@ def load_model(
         model_kwargs: extra config values, e.g. ``{"use_memory_efficient_attention": false}``.
     """
     from transformers import AutoConfig, AutoModel, AutoModelForTextEncoding
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES,
+    )
 
     kwargs = source.from_pretrained_kwargs(trust_remote_code)
     try:
@@ -153,7 +162,13 @@ def load_model(
         if trust_remote_code or "trust_remote_code" not in str(error):
             raise
         raise needs_remote_code(source) from None
-    cls = AutoModelForTextEncoding if getattr(config, "is_encoder_decoder", False) else AutoModel
+    model_type = getattr(config, "model_type", None)
+    encoder_of_seq2seq = (  # t5, mt5, umt5, t5gemma: their text encoder, whatever the flag says
+        model_type in MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES
+        and model_type in MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES
+    )
+    encoder_decoder = getattr(config, "is_encoder_decoder", False) or encoder_of_seq2seq
+    cls = AutoModelForTextEncoding if encoder_decoder else AutoModel
     extra: dict[str, Any] = {"attn_implementation": "eager"} if eager_attention else {}
     return cls.from_pretrained(source.path, config=config, dtype=dtype, **kwargs, **extra)
 

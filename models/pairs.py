@@ -23,7 +23,7 @@ from bench.core.dataset import Dataset, Employee
 from bench.core.errors import ConfigError, DataError, unknown_choice
 from data_synth.artifact import SynthArtifact
 
-MIXES = ("labels", "curriculums", "full")
+MIXES = ("labels", "curriculums", "full", "none")  # none: no synthetic positives (only train.base_tasks)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class TrainingPair:
     query: str
     positive: str
     doc_key: str
-    source: str  # "label" | "curriculum"
+    source: str  # "label" | "curriculum" | "base" (a judged pair of a dev task)
 
 
 @dataclass
@@ -135,6 +135,7 @@ def build_pairs(
     label_negatives: bool = True,
     dev_fraction: float = 0.1,
     seed: int = 0,
+    base_tasks: Sequence[str] = (),
 ) -> PairSet:
     """Turn an artifact into training pairs for one document view.
 
@@ -142,10 +143,14 @@ def build_pairs(
         artifact: the loaded synthetic data.
         dataset: the dataset the artifact was made for (employee texts).
         view: the document view (:func:`document_view`).
-        mix: ``labels`` | ``curriculums`` | ``full``.
+        mix: ``labels`` | ``curriculums`` | ``full`` | ``none`` (no synthetic positives: only
+            ``base_tasks``).
         label_negatives: keep label-0 pairs as explicit negatives.
         dev_fraction: share of the labelled synthetic tasks held out for development.
         seed: seed of the development split.
+        base_tasks: tasks of ``dataset`` whose judged relevant pairs (grade > 0) are added as
+            positives (source ``base``): the non-synthetic base set of the influence study
+            (Springer et al. (2025), section 3), the dev tasks of ``eval.dev_split``.
 
     Returns:
         The :class:`PairSet`. Pairs whose document would be empty in this view (an employee
@@ -174,8 +179,25 @@ def build_pairs(
     dev = split_dev(artifact, dev_fraction, seed)
     held_out = set(dev)
     out = PairSet(
-        pairs=[], dev_tasks=dev, counts={"label_pairs": 0, "curriculum_pairs": 0, "skipped_empty": 0}
+        pairs=[],
+        dev_tasks=dev,
+        counts={"label_pairs": 0, "curriculum_pairs": 0, "base_pairs": 0, "skipped_empty": 0},
     )
+    real_tasks = dataset.task_by_id
+    for task_id in base_tasks:
+        if task_id not in real_tasks:
+            raise ConfigError(f"train.base_tasks names {task_id!r}, not a task of dataset {dataset.name!r}")
+        for employee_id, grade in sorted(dataset.qrels.get(task_id, {}).items()):
+            if grade <= 0 or employee_id not in employees:
+                continue
+            text = view.text(employees[employee_id].aspects)
+            if not text:
+                out.counts["skipped_empty"] += 1
+                continue
+            out.pairs.append(
+                TrainingPair(task_id, real_tasks[task_id].query, text, f"e:{employee_id}", "base")
+            )
+            out.counts["base_pairs"] += 1
     for row in artifact.labels:
         if row["task_id"] in held_out:
             out.dev_qrels.setdefault(row["task_id"], {})[row["employee_id"]] = int(row["label"])
@@ -183,6 +205,7 @@ def build_pairs(
         task_id, label = row["task_id"], int(row["label"])
         if (
             task_id in held_out
+            or mix == "none"
             or (label == 1 and mix == "curriculums")
             or (label == 0 and not label_negatives)
         ):

@@ -44,7 +44,7 @@ def main_comparison(directory: Path, jobs: list, reference: tuple[str, dict] | N
             reference[1]["mean"].get(KEY_METRIC, 0.0),
             color="#C44E52",
             linestyle="--",
-            label=f"best baseline ({reference[0]})",
+            label=f"reference ({reference[0]})",
         )
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel(METRIC_TITLES.get(KEY_METRIC, KEY_METRIC))
@@ -74,19 +74,48 @@ def eureka_history(directory: Path, jobs: list) -> Path | None:
 
 
 def embedding_picture(directory: Path, jobs: list) -> Path | None:
-    """2-D projections of employee embeddings before and after fine-tuning (thesis Figure 5.1)."""
+    """Queries and employees before and after fine-tuning, as the job laid them out (thesis Figure 5.1).
+
+    Employees are dots coloured by skill area, queries black crosses; older results (PCA of
+    employees only) draw as before.
+    """
     data = next(
         (j.results["extras"]["embedding"] for j in jobs if j.results.get("extras", {}).get("embedding")), None
     )
     if not data:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    kinds = data.get("kinds") or ["employee"] * len(data["before"])
+    groups = data.get("groups") or [0] * len(kinds)
+    separation = data.get("separation", {})
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.3))
     for ax, key in zip(axes, ("before", "after"), strict=True):
         points = data[key]
-        ax.scatter([p[0] for p in points], [p[1] for p in points], c=data.get("groups"), cmap="tab20", s=6)
-        ax.set_title(f"{key} fine-tuning ({data.get('method', 'PCA')})")
+        emp = [i for i, k in enumerate(kinds) if k == "employee"]
+        qry = [i for i, k in enumerate(kinds) if k == "query"]
+        ax.scatter(
+            [points[i][0] for i in emp],
+            [points[i][1] for i in emp],
+            c=[groups[i] for i in emp],
+            cmap="tab20",
+            s=6,
+            label="employees",
+        )
+        if qry:
+            ax.scatter(
+                [points[i][0] for i in qry],
+                [points[i][1] for i in qry],
+                c="black",
+                marker="x",
+                s=14,
+                label="task queries",
+            )
+        title = f"{key} fine-tuning ({data.get('method', 'PCA')})"
+        if key in separation:
+            title += f"\nrelevant - non-relevant cosine: {separation[key]:+.3f}"
+        ax.set_title(title, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
+    axes[1].legend(fontsize=7, loc="lower right")
     return _save(fig, directory / "plots" / "embedding_space.png")
 
 

@@ -8,6 +8,7 @@ Reads ``grid.json`` (provenance and job statuses) and each job's ``results.json`
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import math
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.core.errors import ConfigError
 from bench.core.io import atomic_write_text
 from bench.metrics import significance
 from reports import plots
@@ -26,7 +28,11 @@ from reports.team import team_section
 
 
 def best_baseline(jobs: list[Job]) -> tuple[str, dict[str, Any]] | None:
-    """The baseline system with the highest mean key metric (the reference of every table)."""
+    """The baseline system with the highest mean key metric *on the scored tasks*.
+
+    Chosen by looking at the tasks it is scored on, so it is never the reference of marks and
+    deltas; the report shows it as an extra, labelled row.
+    """
     candidates = [
         (name, system)
         for job in jobs
@@ -36,6 +42,52 @@ def best_baseline(jobs: list[Job]) -> tuple[str, dict[str, Any]] | None:
     if not candidates:
         return None
     return max(candidates, key=lambda c: c[1]["mean"].get(KEY_METRIC, -math.inf))
+
+
+def declared_reference(provenance: dict[str, Any], override: str | None = None) -> tuple[str | None, str]:
+    """``(reference pattern, where it was declared)``: ``override`` (``teamform report DIR
+    report.reference=...``), else what the grid declared before it ran (``report.reference``), else
+    the base model's concatenated profile."""
+    if override:
+        return override, "report.reference given to `teamform report`"
+    if provenance.get("reference"):
+        return str(provenance["reference"]), "report.reference, declared before the grid ran"
+    if provenance.get("model"):
+        return f"{provenance['model']}/concat", "default: the base model's concatenated profile"
+    return None, "none declared"
+
+
+def find_reference(jobs: list[Job], pattern: str | None) -> tuple[str, dict[str, Any]] | None:
+    """The one system whose name matches ``pattern`` (a name or glob), from a baseline job first.
+
+    Raises:
+        ConfigError: the pattern matches several system names.
+    """
+    if not pattern:
+        return None
+    ok = [j for j in jobs if j.status == "ok"]
+    ordered = [j for j in ok if j.study.get("baseline")] + [j for j in ok if not j.study.get("baseline")]
+    found: dict[str, dict[str, Any]] = {}
+    for job in ordered:
+        for name, system in job.results.get("systems", {}).items():
+            if fnmatch.fnmatchcase(name, pattern):
+                found.setdefault(name, system)
+    if len(found) > 1:
+        names = sorted(found)
+        raise ConfigError(
+            f"report.reference={pattern!r} matches {len(names)} systems ({', '.join(names[:6])}"
+            f"{', ...' if len(names) > 6 else ''}); give one system name"
+        )
+    return next(iter(found.items()), None)
+
+
+def task_split(jobs: list[Job]) -> tuple[list[str], int | None]:
+    """``(dev task ids, number of test tasks)`` the jobs' evaluations used (``eval.dev_split``)."""
+    for job in jobs:
+        split = job.results.get("split")
+        if job.status == "ok" and split is not None:
+            return list(split.get("dev", [])), split.get("test")
+    return [], None
 
 
 def significance_marks(
@@ -62,19 +114,44 @@ def significance_marks(
             rows[i].marks[metric] = (MARK_T if tp < 0.05 else "") + (MARK_R if rp < 0.05 else "")
 
 
+BEST_ON_TASKS = "best baseline, chosen on these evaluation tasks"
+
+
 def section_table(
-    jobs: list[Job], section: str, reference: tuple[str, dict[str, Any]] | None, tasks: list[str]
+    jobs: list[Job],
+    section: str,
+    reference: tuple[str, dict[str, Any]] | None,
+    tasks: list[str],
+    best: tuple[str, dict[str, Any]] | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
+    """One section's table; ``best`` (the best baseline on these tasks) is added as a labelled row."""
     entries = table_rows(jobs, section)
     if not entries:
         return "", []
     rows, systems, records = [], [], []
     ref_system = reference[1] if reference else None
-    entries_with_ref = list(entries)
+    entries_with_ref: list[tuple[Job | None, str, dict[str, Any], str | None]] = [
+        (job, name, system, None) for job, name, system in entries
+    ]
     if ref_system is not None and all(s is not ref_system for _, _, s in entries):
-        entries_with_ref.insert(0, (None, reference[0], ref_system))
-    for job, name, system in entries_with_ref:
-        label = name if job is None or not job.study.get("label") else f"{job.study['label']}: {name}"
+        entries_with_ref.insert(0, (None, reference[0], ref_system, None))
+    if best is not None and best[1] is not ref_system:
+        at = next((i for i, e in enumerate(entries_with_ref) if e[2] is best[1]), None)
+        if at is None:  # not a row of this table: add it
+            entries_with_ref.insert(
+                1 if ref_system is not None else 0, (None, best[0], best[1], BEST_ON_TASKS)
+            )
+        else:  # a row of this table: say so on it
+            entries_with_ref[at] = (*entries_with_ref[at][:3], BEST_ON_TASKS)
+    for job, name, system, note in entries_with_ref:
+        job_label = (
+            None
+            if job is None
+            else (job.study.get("table_labels") or {}).get(section) or job.study.get("label")
+        )
+        label = f"{job_label}: {name}" if job_label else name
+        if note:
+            label = f"{label} ({note})"
         key = system["mean"].get(KEY_METRIC)
         vec = per_task_vector(system, KEY_METRIC, tasks)
         vec = vec[~np.isnan(vec)]
@@ -104,6 +181,70 @@ def section_table(
     if ref_system is not None:
         significance_marks(rows, systems, ref_system, tasks)
     return markdown_table(rows, REPORT_METRICS, KEY_METRIC, with_delta=ref_system is not None), records
+
+
+def table1_block(jobs: list[Job]) -> str:
+    """Every encoder of paper Table 1 with its status: scored (with its concat nDCG@5), or why not."""
+    job = next((j for j in jobs if j.status == "ok" and j.results.get("extras", {}).get("table1")), None)
+    if job is None:
+        return ""
+    systems = job.results.get("systems", {})
+    lines = [
+        f"Encoders of paper Table 1 (job {job.id}): every `model=` preset, scored or listed with its reason.",
+        "",
+        f"| encoder | preset | status | {KEY_METRIC} (concat) | reason |",
+        "|---|---|---|---:|---|",
+    ]
+    for row in job.results["extras"]["table1"]:
+        value = systems.get(f"{row['encoder']}/concat", {}).get("mean", {}).get(KEY_METRIC)
+        cell = "–" if value is None else f"{value:.3f}"
+        preset = f"`model={row['preset']}`" if row.get("preset") else "–"
+        reason = str(row.get("reason") or "").replace("|", "/")
+        lines.append(f"| {row['encoder']} | {preset} | {row['status']} | {cell} | {reason} |")
+    return "\n".join(lines)
+
+
+def negative_levels_block(jobs: list[Job]) -> str:
+    """Negative Matters (2025), Table 4: mean cosine of task and negative per level (base encoder)."""
+    rows = next(
+        (
+            j.results["extras"]["negative_levels"]
+            for j in jobs
+            if j.results.get("extras", {}).get("negative_levels")
+        ),
+        None,
+    )
+    if not rows:
+        return ""
+    names = {"positive": "ideal curriculum (positive)", 4: "4 (hardest)", 1: "1 (easiest)"}
+    lines = [
+        "Similarity of the synthetic negatives to their task under the base encoder "
+        "(Negative Matters (2025), Table 4):",
+        "",
+        "| level | mean cosine | pairs |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {names.get(r['level'], r['level'])} | {r['mean_cosine']:.3f} | {r['n']} |" for r in rows]
+    return "\n".join(lines)
+
+
+def embedding_caption(jobs: list[Job]) -> str:
+    """The caption of the embedding picture: its method, and the separation number before and after."""
+    data = next(
+        (j.results["extras"]["embedding"] for j in jobs if j.results.get("extras", {}).get("embedding")), None
+    )
+    if not data:
+        return ""
+    method = data.get("method", "PCA")
+    what = "test-task queries (crosses) and employees" if data.get("kinds") else "employees"
+    text = f"{method} of the {what}' embeddings under the base and the fine-tuned model."
+    sep = data.get("separation") or {}
+    if "before" in sep and "after" in sep:
+        text += (
+            " Mean cosine of judged relevant pairs minus judged non-relevant pairs: "
+            f"{sep['before']:+.3f} before, {sep['after']:+.3f} after fine-tuning."
+        )
+    return text
 
 
 def provenance_block(provenance: dict[str, Any]) -> str:
@@ -146,7 +287,9 @@ def influence_block(jobs: list[Job], tasks: list[str]) -> str:
     if len(runs) < 2:
         return ""
     combos = ["| training data | " + f"{KEY_METRIC} |", "|---|---:|"]
-    combos += [f"| {' + '.join(sorted(r[0])) or 'none (base model)'} | {r[2]:.3f} |" for r in runs]
+    base = next((j.study["influence_base"] for j in jobs if j.study.get("influence_base")), None)
+    empty = "none (D only)" if base and base.get("pairs") else "none (base model)"
+    combos += [f"| {' + '.join(sorted(r[0])) or empty} | {r[2]:.3f} |" for r in runs]
     lines = [
         "\n".join(combos),
         "",
@@ -163,21 +306,48 @@ def influence_block(jobs: list[Job], tasks: list[str]) -> str:
         diff = diff[~np.isnan(diff)]
         p = significance.paired_t_test(diff, np.zeros_like(diff)) if len(diff) >= 3 else float("nan")
         lines.append(f"| {subset} | {len(with_)} / {len(without)} | {influence:+.4f} | {p:.3g} |")
-    lines += ["", "Negatives alone add no positive pairs to train on, so that run is the base model."]
+    if base and base.get("pairs"):
+        lines += [
+            "",
+            f"Every run also trains on the base set D (as Springer et al. (2025) did): the {base['pairs']} "
+            f"judged relevant pairs of the {base['tasks']} dev tasks, never scored. Negatives alone add no "
+            "synthetic positive to contrast with, so that run is D alone, as is `none`.",
+        ]
+    else:
+        lines += [
+            "",
+            "No base set D: it is the judged pairs of the dev tasks, and eval.dev_split.fraction is 0 "
+            "(profile=paper holds out 30%). Negatives alone add no positive pairs to train on, so that run "
+            "is the base model, as is `none`.",
+        ]
     return "\n".join(lines)
 
 
-def render_report(directory: str | Path, show_examples: bool = False) -> Path:
-    """Write ``REPORT.md``, ``results.csv`` and ``plots/`` for a grid or run directory."""
+def render_report(directory: str | Path, show_examples: bool = False, reference: str | None = None) -> Path:
+    """Write ``REPORT.md``, ``results.csv`` and ``plots/`` for a grid or run directory.
+
+    Args:
+        directory: a grid or run directory.
+        show_examples: add employee text (personal data) for a few tasks.
+        reference: the reference system (name or glob) of every Δ and significance mark; default:
+            what the grid declared (``report.reference``) before it ran.
+
+    Raises:
+        ConfigError: ``reference`` matches several systems.
+    """
 
     directory = Path(directory)
     grid, jobs = load_grid(directory)
     provenance = grid.get("provenance", {})
     ok = [j for j in jobs if j.status == "ok"]
+    dev_ids, n_test = task_split(jobs)
     tasks = sorted(
         {t for j in ok for s in j.results.get("systems", {}).values() for t in s.get("per_task", {})}
+        - set(dev_ids)
     )
-    reference = best_baseline(jobs)
+    declared, source = declared_reference(provenance, reference)
+    reference = find_reference(jobs, declared)
+    best = best_baseline(jobs)
     out = ["# teamform-bench report", ""]
     if show_examples:
         out += [
@@ -198,18 +368,33 @@ def render_report(directory: str | Path, show_examples: bool = False) -> Path:
             "",
         ]
     if reference:
-        out += [f"Reference (best baseline by {KEY_METRIC}): `{reference[0]}`.", ""]
+        out += [f"Reference ({source}): `{reference[0]}`.", ""]
+    elif declared:
+        out += [f"Reference `{declared}` (declared) is not among the scored systems: no Δ or marks.", ""]
+    n_test = len(tasks) if n_test is None else n_test
+    out += [
+        f"dev: {len(dev_ids)} tasks, test: {n_test} tasks (eval.dev_split; only test tasks are scored).",
+        "",
+    ]
+    if best is not None and (reference is None or best[1] is not reference[1]):
+        out += [
+            f"Best baseline on these evaluation tasks by {KEY_METRIC}: `{best[0]}` (chosen on the very "
+            "tasks it is scored on; marked so in the RQ1 table, never the reference).",
+            "",
+        ]
     out += [LEGEND, ""]
     records: list[dict[str, Any]] = []
     images = plots.render_all(directory, jobs, tasks, reference)
     for section in SECTIONS:
         table, rows = (
-            section_table(jobs, section.id, reference, tasks)
+            section_table(jobs, section.id, reference, tasks, best if section.id == "rq1" else None)
             if section.id not in ("influence", "rq7")
             else ("", [])
         )
         if section.id == "influence":
             table = influence_block(jobs, tasks)
+        if section.id == "rq7":
+            table = embedding_caption(jobs)
         skipped = [
             j
             for j in jobs
@@ -221,6 +406,13 @@ def render_report(directory: str | Path, show_examples: bool = False) -> Path:
         out += [f"## {section.title}", "", f"*{section.question}* ({section.source})", ""]
         if table:
             out += [table, ""]
+        if section.id == "rq1" and table1_block(jobs):
+            out += [table1_block(jobs), ""]
+        if section.id == "negatives" and negative_levels_block(jobs):
+            out += [negative_levels_block(jobs), ""]
+        if section.id == "pooling":
+            notes = [n for j in ok for n in j.results.get("extras", {}).get("pooling_notes", [])]
+            out += [f"Not run here: {note}." for note in notes] + ([""] if notes else [])
         if image:
             out += [f"![{section.title}]({image.relative_to(directory).as_posix()})", ""]
         records += rows
@@ -244,7 +436,7 @@ def render_report(directory: str | Path, show_examples: bool = False) -> Path:
             system = item["system"] + (f" ({item['metric']})" if item.get("metric") else "")
             out.append(f"| {job.id} | {job.experiment} | `{system}` | {item['reason'].replace('|', '/')} |")
         out.append("")
-    out += team_section(directory, jobs, reference)
+    out += team_section(directory, jobs, reference, exclude=set(dev_ids))
     for key in ("main", "eureka", "training"):
         if key in images:
             out += [f"![{key}]({images[key].relative_to(directory).as_posix()})", ""]

@@ -81,6 +81,15 @@ SECTIONS: tuple[Section, ...] = (
         "Negative Matters (2025), section 4.1",
     ),
     Section(
+        "pooling",
+        "Pooling: mean against anchor-token-aware",
+        (
+            "Does anchor-token-aware (ATA) pooling beat the model's own pooling, zero-shot and "
+            "fine-tuned with the same recipe?"
+        ),
+        "Negative Matters (2025), Table 3",
+    ),
+    Section(
         "influence",
         "Influence of the synthetic subsets",
         (

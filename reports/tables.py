@@ -16,7 +16,7 @@ LEGEND = (
     f"Bold: best in column. {MARK_T}: differs from the reference row by a paired two-sided t-test "
     f"over tasks, {MARK_R}: by a paired randomisation test, each p < 0.05 after Holm correction "
     "across the rows of the table. "
-    "Δ: relative change of the key metric against the reference (the best baseline). "
+    "Δ: relative change of the key metric against the reference row (declared before the grid ran). "
     "95% CI: bootstrap interval of the key metric's mean over tasks."
 )
 

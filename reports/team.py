@@ -56,8 +56,16 @@ def team_rows(
     return {k: v / n for k, v in hits.items()} if n else {}
 
 
-def team_section(directory: Path, jobs: list[Job], reference: tuple[str, dict[str, Any]] | None) -> list[str]:
-    """Markdown lines of the team section (nothing when the grid has no judged tasks to staff)."""
+def team_section(
+    directory: Path,
+    jobs: list[Job],
+    reference: tuple[str, dict[str, Any]] | None,
+    exclude: set[str] | frozenset[str] = frozenset(),
+) -> list[str]:
+    """Markdown lines of the team section (nothing when the grid has no judged tasks to staff).
+
+    ``exclude``: task ids never staffed here (the dev tasks of ``eval.dev_split``).
+    """
     rows = [(j, name) for j, name, _ in table_rows(jobs, "rq1")]
     if reference is not None:
         owner = next((j for j in jobs if reference[0] in j.results.get("systems", {})), None)
@@ -70,7 +78,7 @@ def team_section(directory: Path, jobs: list[Job], reference: tuple[str, dict[st
         dataset = load_run_dataset(dirs.get(rows[0][0].id, directory / rows[0][0].id))
     except (TeamformError, OSError, KeyError):
         return []
-    judged = [t for t in dataset.tasks if dataset.qrels.get(t.id)]
+    judged = [t for t in dataset.tasks if dataset.qrels.get(t.id) and t.id not in exclude]
     projects: dict[str, list[str]] = defaultdict(list)
     for task in judged:
         projects[task.project].append(task.id)

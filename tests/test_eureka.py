@@ -9,6 +9,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
 from bench.core.dataset import Dataset, Employee, Task
+from bench.data.splits import DevSplit
 from data_synth.artifact import load_artifact
 from data_synth.backend import LLMReply, LLMRequest
 from data_synth.client import LLMClient
@@ -149,7 +150,7 @@ def test_eureka_stage_end_to_end_with_a_scripted_llm(tmp_path: Path) -> None:
         label_pool_encoder="tfidf",
         eureka_generations=3,
         eureka_candidates=2,
-        eureka_dev_fraction=1.0,
+        dev_split=DevSplit(0.99),  # every judged task (4 of 4) is a dev task
         eureka_max_dev_pairs=100,
         label_top_k=3,
     )
@@ -189,3 +190,20 @@ def test_eureka_stage_end_to_end_with_a_scripted_llm(tmp_path: Path) -> None:
     with LLMClient(ScriptedBackend(dataset), cache_dir=tmp_path / "llm", progress=False) as client:
         assert synthesise(dataset, client, settings, tmp_path) == directory
         assert client.usage.calls == 0
+
+
+def test_eureka_without_dev_tasks_is_skipped_saying_why(tmp_path: Path) -> None:
+    """Eureka tunes only on dev tasks (eval.dev_split): with none it calls nothing and says so."""
+    dataset = make_dataset()
+    settings = SynthConfig(
+        stages=["projects", "tasks", "eureka"],
+        n_brainstorms=1,
+        projects_per_brainstorm=1,
+        tasks_per_project=2,
+        label_pool_encoder="tfidf",
+    )
+    with LLMClient(ScriptedBackend(dataset), cache_dir=tmp_path / "llm", progress=False) as client:
+        art = load_artifact(synthesise(dataset, client, settings, tmp_path))
+    eureka = art.manifest["stages"]["eureka"]
+    assert eureka["skipped"] is True and "eval.dev_split.fraction" in eureka["reason"]
+    assert art.eureka == []

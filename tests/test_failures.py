@@ -206,6 +206,7 @@ def test_the_same_grid_with_an_openai_compatible_loopback_llm_runs_every_experim
                 f"llm.backend.base_url={server.base_url}",
                 "llm.backend.model=fake-chat",
                 "synth.label_pool_encoder=tfidf",
+                "eval.dev_split.fraction=0.25",  # Eureka tunes on dev tasks; influence trains on them (D)
             ],
             env_for(tmp_path),
             tmp_path,
@@ -213,6 +214,22 @@ def test_the_same_grid_with_an_openai_compatible_loopback_llm_runs_every_experim
         )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "left out:" not in proc.stdout
-    grid = json.loads((last_line(proc) / "grid.json").read_text())
+    grid_dir = last_line(proc)
+    grid = json.loads((grid_dir / "grid.json").read_text())
     statuses = {job["experiment"]: (job["status"], job.get("reason", "")) for job in grid["jobs"]}
-    assert len(statuses) == 12 and all(s == "ok" for s, _ in statuses.values()), statuses
+    assert len(statuses) == 13 and all(s == "ok" for s, _ in statuses.values()), statuses
+    # the dev tasks Eureka tuned on and influence trained on are never scored
+    jobs = {job["experiment"]: job for job in grid["jobs"]}
+    eureka = json.loads((grid_dir / jobs["eureka"]["dir"] / "results.json").read_text())
+    dev = set(eureka["split"]["dev"])
+    assert dev and eureka["extras"]["eureka"]
+    for job in grid["jobs"]:
+        results = json.loads((grid_dir / job["dir"] / "results.json").read_text())
+        assert set(results["split"]["dev"]) == dev, job["experiment"]
+        for name, system in results["systems"].items():
+            assert not set(system["per_task"]) & dev, (job["experiment"], name)
+    influence = json.loads((grid_dir / jobs["influence"]["dir"] / "results.json").read_text())
+    assert influence["study"]["influence_base"]["tasks"] == len(dev)
+    report = (grid_dir / "REPORT.md").read_text()
+    assert f"dev: {len(dev)} tasks, test: {eureka['split']['test']} tasks" in report
+    assert "Every run also trains on the base set D" in report

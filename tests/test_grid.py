@@ -62,7 +62,7 @@ def grid(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Com
             "hydra/launcher=submitit_local",
             "hydra.launcher.timeout_min=20",
             f"hydra.searchpath=[file://{tmp / 'conf'}]",
-            "experiment=baselines,ft_full,broken",
+            "experiment=baselines,ft_full,broken,pooling",
             *TINY,
         ],
         capture_output=True,
@@ -88,6 +88,63 @@ def test_grid_writes_its_directory_and_lists_the_failed_job(grid) -> None:
     teams = report.split("## Teams: staffing the evaluation projects")[1].split("\n## ")[0]
     assert "in blocks of 4 in task order" in teams  # the demo's projects have one evaluation task each
     assert "| `minilm+lora-global-full/condorcet` |" in teams and "(ref.)" in teams
+
+
+@pytest.mark.slow
+def test_report_declares_its_reference_and_lists_every_table1_preset(grid) -> None:
+    """The reference is the declared one; every model= preset is scored or listed, none downloaded."""
+    from bench.app.groups import CONF_DIR
+
+    grid_dir, _ = grid
+    report = (grid_dir / "REPORT.md").read_text()
+    assert "Reference (report.reference, declared before the grid ran): `minilm/concat`." in report
+    assert "dev: 0 tasks, test: 6 tasks" in report
+    rq1 = report.split("## RQ1")[1].split("\n## ")[0]
+    assert "| baseline: minilm/concat (ref.) |" in rq1
+    block = rq1.split("Encoders of paper Table 1")[1]
+    for preset in sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml")):
+        line = next(row for row in block.splitlines() if f"`model={preset}`" in row)
+        status = "scored" if preset == "minilm" else "not scored"
+        assert f"| {status} |" in line, line
+        if preset != "minilm":
+            assert "listed, not evaluated in profile=quick (nothing is downloaded)" in line
+    for lexical in ("bm25", "tfidf"):
+        assert f"| {lexical} | – | scored |" in block
+    assert "| openai-small | – | not scored |" in block and "OPENAI_API_KEY" in block
+
+
+@pytest.mark.slow
+def test_embedding_picture_is_umap_of_queries_and_employees(grid) -> None:
+    grid_dir, _ = grid
+    embedding = json.loads((grid_dir / "1" / "results.json").read_text())["extras"]["embedding"]
+    assert embedding["method"] == "UMAP"
+    assert embedding["kinds"].count("query") == 6 and embedding["kinds"].count("employee") == 30
+    assert len(embedding["before"]) == len(embedding["after"]) == 36
+    assert set(embedding["separation"]) == {"before", "after"}
+    report = (grid_dir / "REPORT.md").read_text()
+    rq7 = report.split("## RQ7")[1].split("\n## ")[0]
+    assert "UMAP of the test-task queries" in rq7 and "judged relevant pairs minus" in rq7
+    assert (grid_dir / "plots" / "embedding_space.png").exists()
+
+
+@pytest.mark.slow
+def test_pooling_experiment_compares_ata_with_the_own_pooling(grid) -> None:
+    grid_dir, _ = grid
+    report = (grid_dir / "REPORT.md").read_text()
+    pooling = report.split("## Pooling")[1].split("\n## ")[0]
+    for row in (
+        "own pooling, zero-shot: minilm/concat",
+        "own pooling: minilm+lora-global-full/condorcet",
+        "pooling: minilm[ata]/concat",
+        "pooling: minilm[ata]+lora-global-full/condorcet",
+    ):
+        assert f"| {row} " in pooling, row
+    assert "Not run here: last-token pooling is for decoders" in pooling
+    jobs = {j["experiment"]: j for j in json.loads((grid_dir / "grid.json").read_text())["jobs"]}
+    results = json.loads((grid_dir / jobs["pooling"]["dir"] / "results.json").read_text())
+    ata_set = results["extras"]["pooling_adapters"]["ata"]
+    mean_set = json.loads((grid_dir / "1" / "results.json").read_text())["extras"]["adapter_set"]
+    assert ata_set != mean_set  # its own adapter: the cache key holds the pooling
 
 
 @pytest.mark.slow

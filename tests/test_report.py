@@ -88,6 +88,8 @@ def make_grid(root: Path) -> Path:
                     "dataset": "demo",
                     "dataset_hash": "ff00",
                     "profile": "quick",
+                    "model": "minilm",
+                    "reference": "bm25/concat",  # declared before the grid ran (report.reference)
                 },
                 "jobs": jobs,
             }
@@ -110,18 +112,21 @@ def test_report_tables_marks_failures_and_csv(tmp_path: Path) -> None:
     grid = make_grid(tmp_path / "grid")
     report = render_report(grid).read_text()
     assert "| code version | 0.1.0+gabc |" in report and "| dataset hash | ff00 |" in report
-    assert "Reference (best baseline by ndcg@5): `minilm/concat`." in report
+    # the declared reference, not the best baseline on these tasks (minilm/concat), carries the marks
+    assert "Reference (report.reference, declared before the grid ran): `bm25/concat`." in report
+    assert "dev: 0 tasks, test: 30 tasks" in report
     rq1 = report.split("## RQ1")[1].split("## ")[0]
-    # fine-tuned row: best in every column, +0.2 over a 0.21 mean baseline, significant both ways
+    # fine-tuned row: best in every column, +0.2 over the reference's mean, significant both ways
     line = next(row for row in rq1.splitlines() if "minilm+lora/condorcet" in row)
     assert line.count("**") == 2 * len(METRICS)
     assert MARK_T in line and MARK_R in line
-    expected = (np.mean(np.random.default_rng(0).uniform(0.1, 0.3, size=30)) + 0.2) / (
-        np.mean(np.random.default_rng(0).uniform(0.1, 0.3, size=30)) + 0.01
-    ) - 1
-    assert f"{expected:+.1%}" in line
-    ref_line = next(row for row in rq1.splitlines() if "minilm/concat (ref.)" in row)
-    assert MARK_T not in ref_line
+    base = np.mean(np.random.default_rng(0).uniform(0.1, 0.3, size=30))
+    assert f"{(base + 0.2) / base - 1:+.1%}" in line
+    ref_line = next(row for row in rq1.splitlines() if "bm25/concat (ref.)" in row)
+    assert MARK_T not in ref_line and "+0.0%" in ref_line
+    best_line = next(row for row in rq1.splitlines() if "chosen on these evaluation tasks" in row)
+    assert best_line.startswith("| baseline: minilm/concat (best baseline, chosen on these evaluation tasks)")
+    assert f"{(base + 0.01) / base - 1:+.1%}" in best_line and "(ref.)" not in best_line
     assert "| 2 | broken | failed | ConfigError: unknown encoder 'nope' |" in report
     assert "| 3 | eureka | skipped | Eureka needs a real LLM backend |" in report
     assert "plots/main_comparison.png" in report and (grid / "plots" / "main_comparison.png").exists()
@@ -141,6 +146,50 @@ def test_report_command_rerenders_without_recomputing(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == str(grid)
     assert (grid / "REPORT.md").exists()
+
+
+def test_report_rerenders_with_another_reference(tmp_path: Path) -> None:
+    grid = make_grid(tmp_path / "grid")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "report", str(grid), "report.reference=minilm/concat"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = (grid / "REPORT.md").read_text()
+    assert "Reference (report.reference given to `teamform report`): `minilm/concat`." in report
+    rq1 = report.split("## RQ1")[1].split("## ")[0]
+    assert any(row.startswith("| baseline: minilm/concat (ref.) |") for row in rq1.splitlines())
+    assert "chosen on these evaluation tasks" not in rq1  # the best baseline is the reference itself
+    # a pattern matching several systems is one line naming them, exit 2
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "report", str(grid), "report.reference=minilm/*"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "matches 2 systems (minilm/concat, minilm/condorcet)" in proc.stderr
+
+
+def test_report_scores_only_test_tasks(tmp_path: Path) -> None:
+    """A dev task (eval.dev_split) never reaches a scored table, even when a job stored it."""
+    grid = make_grid(tmp_path / "grid")
+    for job in ("0", "1"):
+        path = grid / job / "results.json"
+        results = json.loads(path.read_text())
+        results["split"] = {"fraction": 0.1, "seed": 0, "dev": ["t0", "t1", "t2"], "test": 27}
+        path.write_text(json.dumps(results))
+    report = render_report(grid).read_text()
+    assert "dev: 3 tasks, test: 27 tasks" in report
+    with_dev = make_grid(tmp_path / "plain")
+    plain = render_report(with_dev).read_text()
+    rq1, rq1_plain = (r.split("## RQ1")[1].split("## ")[0] for r in (report, plain))
+    # the means are the stored ones, the bootstrap CIs are over the 27 test tasks only: they differ
+    ci = [row.rsplit("|", 2)[-2] for row in rq1.splitlines() if "minilm+lora/condorcet" in row]
+    ci_plain = [row.rsplit("|", 2)[-2] for row in rq1_plain.splitlines() if "minilm+lora/condorcet" in row]
+    assert ci != ci_plain
 
 
 def test_report_of_a_missing_directory_is_one_line(tmp_path: Path) -> None:

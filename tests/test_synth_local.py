@@ -36,6 +36,7 @@ TINY = [
     "synth.eureka_generations=1",
     "synth.eureka_candidates=1",
     "synth.eureka_max_dev_pairs=2",
+    "eval.dev_split.fraction=0.5",  # Eureka tunes on dev tasks only
     "synth.n_abilities=4",
     "synth.n_curriculums=1",
     "synth.n_negatives=1",

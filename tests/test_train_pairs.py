@@ -127,3 +127,32 @@ def test_unknown_employee_in_labels_names_the_line(tmp_path: Path, artifact) -> 
     write_jsonl(artifact.path / "labels.jsonl", rows)
     with pytest.raises(DataError, match=rf"labels.jsonl:{len(rows)}: employee_id 'ghost'"):
         build_pairs(load_artifact(artifact.path), tiny_dataset(), document_view(tiny_dataset().aspects))
+
+
+def test_base_tasks_add_their_judged_relevant_pairs(artifact) -> None:
+    """The influence study's base set D: the dev tasks' judged relevant pairs, real employees."""
+    ds = tiny_dataset()
+    view = document_view(ds.aspects)
+    plain = build_pairs(artifact, ds, view, "full", dev_fraction=0.0)
+    with_base = build_pairs(artifact, ds, view, "full", dev_fraction=0.0, base_tasks=["t1"])
+    base = [p for p in with_base.pairs if p.source == "base"]
+    assert [(p.task_id, p.doc_key) for p in base] == [("t1", "e:kiln0")]  # grade 0 (sales0) is left out
+    assert base[0].query == ds.task_by_id["t1"].query and with_base.counts["base_pairs"] == 1
+    assert len(with_base.pairs) == len(plain.pairs) + 1
+    only_base = build_pairs(artifact, ds, view, "none", dev_fraction=0.0, base_tasks=["t1", "t2"])
+    assert {p.source for p in only_base.pairs} == {"base"} and len(only_base.pairs) == 2
+    assert not only_base.label_negatives
+    with pytest.raises(ConfigError, match="not a task"):
+        build_pairs(artifact, ds, view, "full", dev_fraction=0.0, base_tasks=["nope"])
+
+
+def test_base_tasks_enter_the_adapter_key_only_when_set(compose_config) -> None:
+    from hydra.errors import InstantiationException
+
+    from bench.run.recipe import train_settings
+
+    cfg = compose_config()
+    assert "base_tasks" not in train_settings(cfg).key_parts()  # older adapter keys stay valid
+    assert train_settings(cfg, base_tasks=["t2", "t1"]).key_parts()["base_tasks"] == ["t1", "t2"]
+    with pytest.raises(InstantiationException, match="train.mix=none"):
+        train_settings(cfg, mix="none")

@@ -2,6 +2,8 @@
 
 ``teamform report DIR report.show_examples=true`` (or ``--show-examples``) adds employee text
 (personal data) for a few tasks; the report then says so at its top.
+``teamform report DIR report.reference=SYSTEM`` re-renders with another reference row (a system
+name or glob matching one system); by default the one the grid declared before it ran.
 """
 
 from __future__ import annotations
@@ -15,22 +17,26 @@ from reports.render import render_report
 TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
 
-def run(directory: Path, show_examples: bool = False) -> Path:
-    return render_report(directory, show_examples=show_examples)
+def run(directory: Path, show_examples: bool = False, reference: str | None = None) -> Path:
+    return render_report(directory, show_examples=show_examples, reference=reference)
 
 
-def parse_overrides(overrides: list[str]) -> bool:
-    """``report.show_examples=true|false`` (the one setting of this command); anything else is an error."""
-    show = False
+def parse_overrides(overrides: list[str]) -> tuple[bool, str | None]:
+    """``(report.show_examples, report.reference)`` from the overrides; any other key is an error."""
+    show, reference = False, None
     for override in overrides:
         key, sep, value = override.partition("=")
-        if key.lstrip("+") != "report.show_examples" or not sep or value.lower() not in TRUE + FALSE:
+        key = key.lstrip("+")
+        if key == "report.reference" and sep and value:
+            reference = value
+            continue
+        if key != "report.show_examples" or not sep or value.lower() not in TRUE + FALSE:
             raise ConfigError(
-                "teamform report takes only report.show_examples=true|false after the directory, "
-                f"not {override!r}"
+                "teamform report takes only report.show_examples=true|false and report.reference=SYSTEM "
+                f"after the directory, not {override!r}"
             )
         show = value.lower() in TRUE
-    return show
+    return show, reference
 
 
 def main(argv: list[str]) -> None:
@@ -47,14 +53,19 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "overrides",
         nargs="*",
-        help="report.show_examples=true: show employee text (personal data) for a few tasks",
+        help=(
+            "report.show_examples=true: show employee text (personal data) for a few tasks; "
+            "report.reference=SYSTEM: the reference row of every Δ and mark "
+            "(default: the one the grid declared)"
+        ),
     )
     parser.add_argument("--show-examples", action="store_true", help="the same as report.show_examples=true")
     parser.add_argument(
         "--summary", action="store_true", help="also print REPORT.md to stdout (for CI job summaries)"
     )
     args = parser.parse_args(argv)
-    path = run(args.directory, show_examples=args.show_examples or parse_overrides(args.overrides))
+    show, reference = parse_overrides(args.overrides)
+    path = run(args.directory, show_examples=args.show_examples or show, reference=reference)
     if args.summary:
         print(path.read_text())
     print(args.directory)

@@ -2,8 +2,9 @@
 
 A *system* is ``{encoder}/{view}``; views are ``concat``, each aspect, each aggregator of
 :data:`aggregators.AGGREGATORS`, and ``weighted_{aggregator}`` variants whose aspect weights
-are fit on labelled tasks by 2-fold cross-fitting (weights fit on one half of the judged tasks
-score the other half, so no task is scored with weights fit on it).
+are fit on the dev tasks of ``eval.dev_split`` when it has some, else by 2-fold cross-fitting
+(weights fit on one half of the judged tasks score the other half), so no task is scored with
+weights fit on it. Only the test tasks (the judged tasks outside the dev split) are scored.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aggregators import AGGREGATORS, get_aggregator
 from aggregators.weights import fit_weights
 from bench.core.dataset import Dataset
 from bench.core.errors import ConfigError, SystemUnavailable, TeamformError, one_line, unknown_choice
+from bench.data.splits import DevSplit
 from bench.metrics import Run, evaluate_arrays, mean
 from bench.metrics.registry import parse_metric
 from bench.metrics.trec import system_filename, write_run
@@ -48,7 +50,8 @@ class EvalSettings:
         aspects: aspects taking part in per-aspect views and aggregation (``None``: all).
         aggregators: aggregators of the ``aggregators`` view (``None``: every registered one).
         views: view kinds (:data:`VIEW_KINDS`).
-        weighted: aggregators with cross-fitted aspect weights (view ``weighted``).
+        weighted: aggregators with fitted aspect weights (view ``weighted``): fit on the dev tasks,
+            or cross-fitted over the test tasks when there are none.
         unjudged: ``nonrelevant`` or ``condensed`` (rank only judged employees).
         top_k: keep each aspect's top-k (``None``: complete rankings).
         index: ``flat``, ``hnsw`` or ``ivf``.
@@ -57,6 +60,8 @@ class EvalSettings:
         systems: glob patterns of system names to keep (``None``: all).
         adapter_set: a ``teamform train`` output to evaluate (``teamform eval`` only).
         openai: options of the OpenAI embedding baselines' client (retries, backoff, timeout).
+        dev_split: the judged tasks held out for tuning (:class:`bench.data.splits.DevSplit`);
+            they are never scored.
     """
 
     metrics: Sequence[str]
@@ -73,8 +78,10 @@ class EvalSettings:
     systems: Sequence[str] | None = None
     adapter_set: str | None = None
     openai: dict[str, float] = dataclasses.field(default_factory=dict)
+    dev_split: DevSplit = DevSplit()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "dev_split", DevSplit.of(self.dev_split))
         for metric in self.metrics:
             parse_metric(metric)
         for view in self.views:
@@ -99,6 +106,20 @@ def grade_matrix(dataset: Dataset, task_ids: list[str], employee_ids: list[str])
             if employee in column:
                 grades[t, column[employee]] = grade
     return grades
+
+
+def fit_on_dev(
+    per_aspect: np.ndarray,
+    grades: np.ndarray,
+    aggregator: str,
+    dev: np.ndarray,
+    metric: str = "ndcg@5",
+) -> tuple[np.ndarray, list[list[float]]]:
+    """Fused scores of a weighted aggregator whose weights are fit on the dev tasks only."""
+    fuse = get_aggregator(aggregator)
+    rows = np.flatnonzero(dev)
+    w = fit_weights(per_aspect[:, rows], grades[rows], metric=metric, aggregator=fuse)
+    return fuse(per_aspect, w), [[round(float(x), 4) for x in w]]
 
 
 def cross_fit(
@@ -132,8 +153,12 @@ def system_views(
     grades: np.ndarray,
     judged: np.ndarray,
     with_concat: bool = True,
+    dev: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], list[dict[str, str]]]:
     """``view -> (n_tasks, n_employees)`` scores of one scorer, notes (fitted weights), and skips.
+
+    ``judged`` marks the tasks that are scored (the test tasks) and ``dev`` the dev tasks: weighted
+    aggregators fit their weights on ``dev`` when it has at least 2 tasks, else cross-fit over ``judged``.
 
     An aggregator that raises on these scores is skipped with its reason; the other views stand.
     """
@@ -150,11 +175,17 @@ def system_views(
     if "aggregators" in settings.views and len(scores.aspects) > 1:
         for name in names:
             fusions[name] = lambda name=name: (get_aggregator(name)(scores.per_aspect), None)
-    if "weighted" in settings.views and len(scores.aspects) > 1 and judged.sum() >= 4:
+    on_dev = dev is not None and dev.sum() >= 2
+    if "weighted" in settings.views and len(scores.aspects) > 1 and (on_dev or judged.sum() >= 4):
         for name in settings.weighted:
-            fusions[f"weighted_{name}"] = lambda name=name: cross_fit(
-                scores.per_aspect, grades, name, judged, settings.seed
-            )
+            if on_dev:
+                fusions[f"weighted_{name}"] = lambda name=name: fit_on_dev(
+                    scores.per_aspect, grades, name, dev
+                )
+            else:
+                fusions[f"weighted_{name}"] = lambda name=name: cross_fit(
+                    scores.per_aspect, grades, name, judged, settings.seed
+                )
     for view, fuse in fusions.items():
         try:
             views[view], note = fuse()
@@ -207,16 +238,22 @@ def evaluate_specs(
 
     Returns:
         ``{"systems": {name: {"mean", "per_task"}}, "scorers": {name: summary}, "notes": {...},
-        "skipped": [{"system", "reason"(, "metric")}]}``: an encoder that cannot be used
-        (:data:`UNUSABLE`), an aggregator or a metric that raises is skipped with its reason.
+        "skipped": [{"system", "reason"(, "metric")}], "split": {"fraction", "seed", "dev", "test"}}``:
+        only test tasks are in ``per_task`` and the run files (``split.dev`` lists the dev task ids,
+        ``split.test`` counts the scored ones); an encoder that cannot be used (:data:`UNUSABLE`),
+        an aggregator or a metric that raises is skipped with its reason.
     """
     chosen = check_aspects(dataset, aspects if aspects is not None else settings.aspects)
     index = IndexSpec(kind=settings.index, top_k=settings.top_k)
     task_ids = [t.id for t in dataset.tasks]
     employee_ids = dataset.employee_ids
     grades = grade_matrix(dataset, task_ids, employee_ids)
-    judged = np.array([bool(dataset.qrels.get(t)) for t in task_ids])
+    has_labels = [bool(dataset.qrels.get(t)) for t in task_ids]
+    dev_ids, test_ids = settings.dev_split.split(t for t, j in zip(task_ids, has_labels, strict=True) if j)
+    dev = np.isin(task_ids, dev_ids)
+    judged = np.array(has_labels) & ~dev  # the scored (test) tasks
     evaluated = [t for t, j in zip(task_ids, judged, strict=True) if j]
+    written = [i for i, t in enumerate(task_ids) if not dev[i]]  # run files: every task but the dev ones
     systems: dict[str, Any] = {}
     scorer_info: dict[str, Any] = {}
     notes: dict[str, Any] = {}
@@ -237,7 +274,7 @@ def evaluate_specs(
             continue
         scorer_info[spec.name] = scores.summary()
         views, view_notes, view_skips = system_views(
-            scores, settings, grades, judged, with_concat=spec.scorer is not None
+            scores, settings, grades, judged, with_concat=spec.scorer is not None, dev=dev
         )
         skipped.extend(view_skips)
         for view, matrix in views.items():
@@ -250,15 +287,24 @@ def evaluate_specs(
             systems[name] = {"mean": mean(per_task), "per_task": per_task}
             write_run(
                 run_dir / "runs" / system_filename(name),
-                task_ids,
+                [task_ids[i] for i in written],
                 employee_ids,
-                matrix,
+                matrix[written],
                 name.replace("/", "__"),
                 settings.trec_depth,
             )
             if view in view_notes:
-                notes[name] = {"fold_weights": view_notes[view], "aspects": chosen}
-    return {"systems": systems, "scorers": scorer_info, "notes": notes, "skipped": skipped}
+                notes[name] = {
+                    ("dev_weights" if dev.sum() >= 2 else "fold_weights"): view_notes[view],
+                    "aspects": chosen,
+                }
+    split = {
+        "fraction": settings.dev_split.fraction,
+        "seed": settings.dev_split.seed,
+        "dev": dev_ids,
+        "test": len(test_ids),
+    }
+    return {"systems": systems, "scorers": scorer_info, "notes": notes, "skipped": skipped, "split": split}
 
 
 def score_view(

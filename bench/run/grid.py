@@ -86,6 +86,11 @@ def check_before_start(config: DictConfig) -> GridPlan:
     plan = plan_grid(config, dataset)
     for experiment, reason in plan.left_out.items():
         print(f"left out: experiment={experiment}: {reason}", flush=True)
+    log.info(
+        "reference of the report (report.reference): %s; dev split: %s of the judged tasks",
+        OmegaConf.select(config, "report.reference", default=None),
+        OmegaConf.select(config, "eval.dev_split.fraction", default=0.0),
+    )
     return plan
 
 
@@ -112,9 +117,14 @@ class GridReportCallback(Callback):
             first.get("dataset_hash", ""),
         )
         write_grid(grid_dir, prov)
-        report = render_report(
-            grid_dir, show_examples=bool(OmegaConf.select(config, "report.show_examples", default=False))
-        )
+        try:
+            report = render_report(
+                grid_dir, show_examples=bool(OmegaConf.select(config, "report.show_examples", default=False))
+            )
+        except (
+            TeamformError
+        ) as error:  # e.g. report.reference matching several systems: say so, keep the grid
+            exit_with(error)
         failed = [j for j in jobs if j.get("status") != "ok"]
         log.info("grid finished: %d jobs, %d not ok; report: %s", len(jobs), len(failed), report)
         print(grid_dir, flush=True)

@@ -15,13 +15,12 @@ from typing import Any
 
 import numpy as np
 from omegaconf import OmegaConf
-from sklearn.decomposition import PCA
 
-from bench.core.dataset import Dataset
+from bench.core.dataset import Dataset, Employee
 from bench.run.adapters import AdapterSet
-from bench.run.preflight import eureka_problem
+from bench.run.preflight import eureka_problem, model_problem
 from bench.run.recipe import Job, JobSkipped, Kind, Trained
-from bench.run.scorers import build_model
+from bench.run.scorers import ScorerSpec, build_model
 from data_synth.artifact import SynthArtifact
 
 log = logging.getLogger(__name__)
@@ -49,26 +48,96 @@ def train_extras(trained: Trained, artifact: SynthArtifact) -> dict[str, Any]:
 
 
 def embedding_picture(job: Job, trained: Trained) -> dict[str, Any]:
-    """2-D PCA of the employees' concatenated profiles, base model vs fine-tuned (thesis Fig. 5.1).
+    """UMAP of queries and employees, base model vs fine-tuned (thesis Figure 5.1), and one number.
 
-    Coordinates come from the embedding cache (both models embedded these texts during the
-    evaluation); groups are the area of each employee's strongest hidden skill when the dataset
-    has a ground truth, else 0. Numbers only.
+    The points are the test tasks' queries and every employee's concatenated profile, embedded by
+    the base and the fine-tuned model (from the embedding cache: evaluation embedded them already)
+    and laid out by UMAP (McInnes et al. (2018); seeded, so the picture is reproducible). Beside
+    it, ``separation``: the mean cosine of judged relevant (task, employee) pairs minus that of
+    judged non-relevant ones, before and after. Employee groups are the area of their strongest
+    hidden skill when the dataset has a ground truth, else 0. Numbers only.
+    """
+    import umap  # deferred: umap-learn (numba) loads only for the picture
+
+    cfg, dataset = job.cfg, job.dataset
+    _, test = job.settings.dev_split.split(t.id for t in dataset.tasks if dataset.qrels.get(t.id))
+    tasks = [dataset.task_by_id[t] for t in test]
+    docs = list(dataset.concat_texts().values())
+    models = {
+        "before": build_model(cfg.model, cfg.paths.cache_dir),
+        "after": build_model(
+            cfg.model,
+            cfg.paths.cache_dir,
+            trained.adapters.adapters.get("global"),
+            f"{cfg.model.name}+{trained.tag}",
+        ),
+    }
+    column = {e: i for i, e in enumerate(dataset.employee_ids)}
+    pairs = [
+        (q, column[e], g > 0)
+        for q, t in enumerate(tasks)
+        for e, g in dataset.qrels[t.id].items()
+        if e in column
+    ]
+    points, separation = {}, {}
+    for key, model in models.items():
+        queries = np.asarray(model.encode_queries([t.query for t in tasks]), dtype=np.float64)
+        employees = np.asarray(model.encode_documents(docs), dtype=np.float64)
+        q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+        d = employees / np.linalg.norm(employees, axis=1, keepdims=True)
+        cosines = np.array([q[i] @ d[j] for i, j, _ in pairs])
+        relevant = np.array([r for _, _, r in pairs], dtype=bool)
+        if relevant.any() and (~relevant).any():
+            separation[key] = round(float(cosines[relevant].mean() - cosines[~relevant].mean()), 4)
+        both = np.vstack([queries, employees])
+        reducer = umap.UMAP(
+            n_components=2, n_neighbors=min(15, len(both) - 1), metric="cosine", random_state=int(cfg.seed)
+        )
+        points[key] = np.round(reducer.fit_transform(both), 4).tolist()
+    return {
+        "method": "UMAP",
+        "before": points["before"],
+        "after": points["after"],
+        "kinds": ["query"] * len(tasks) + ["employee"] * len(docs),
+        "groups": [0] * len(tasks) + skill_areas(dataset),
+        "separation": separation,
+    }
+
+
+def negative_levels(job: Job, artifact: SynthArtifact) -> list[dict[str, Any]]:
+    """Negative Matters (2025), Table 4: mean cosine between each synthetic task and its negatives
+    per level under the base encoder (4 = hardest ... 1 = easiest), beside its ideal curriculum.
+
+    Returns ``[{"level", "mean_cosine", "n"}, ...]``, the curriculum as level ``"positive"`` first,
+    then the levels hardest first. Numbers only.
     """
     cfg, dataset = job.cfg, job.dataset
-    texts = list(dataset.concat_texts().values())
-    before = build_model(cfg.model, cfg.paths.cache_dir).encode_documents(texts)
-    after = build_model(
-        cfg.model,
-        cfg.paths.cache_dir,
-        trained.adapters.adapters.get("global"),
-        f"{cfg.model.name}+{trained.tag}",
-    ).encode_documents(texts)
-    points = {}
-    for key, vectors in (("before", before), ("after", after)):
-        xy = PCA(n_components=2, random_state=0).fit_transform(np.asarray(vectors, dtype=np.float64))
-        points[key] = np.round(xy, 4).tolist()
-    return {"method": "PCA", **points, "groups": skill_areas(dataset)}
+    model = build_model(cfg.model, cfg.paths.cache_dir)
+    tasks = {t.id: t for t in artifact.tasks}
+    texts: dict[Any, list[tuple[str, str]]] = {}
+    for task_id, rows in artifact.negatives.items():
+        if task_id not in tasks:
+            continue
+        for row in rows:
+            texts.setdefault(int(row["level"]), []).append(
+                (tasks[task_id].query, Employee("", row["aspects"]).text(dataset.aspects))
+            )
+        if task_id in artifact.curriculums:
+            curriculum = Employee("", artifact.curriculums[task_id]).text(dataset.aspects)
+            texts.setdefault("positive", []).append((tasks[task_id].query, curriculum))
+    out = []
+    for level in ["positive", *sorted((k for k in texts if k != "positive"), reverse=True)]:
+        pairs = [p for p in texts.get(level, []) if p[1]]
+        if not pairs:
+            continue
+        q = np.asarray(model.encode_queries([a for a, _ in pairs]), dtype=np.float64)
+        d = np.asarray(model.encode_documents([b for _, b in pairs]), dtype=np.float64)
+        q /= np.linalg.norm(q, axis=1, keepdims=True)
+        d /= np.linalg.norm(d, axis=1, keepdims=True)
+        out.append(
+            {"level": level, "mean_cosine": round(float((q * d).sum(axis=1).mean()), 4), "n": len(pairs)}
+        )
+    return out
 
 
 def skill_areas(dataset: Dataset) -> list[int]:
@@ -93,8 +162,58 @@ def evaluate_encoders(job: Job) -> None:
 
 
 def run_eval(job: Job) -> None:
-    """Baselines and the base model (``eval.encoders``): no synthetic data, no training."""
+    """Baselines and the base model (``eval.encoders``), and the presets of ``table1``: no training."""
     job.evaluate(list(job.settings.encoders))
+    if OmegaConf.select(job.cfg, "table1.presets"):
+        job.extras["table1"] = evaluate_presets(job)
+
+
+def evaluate_presets(job: Job) -> list[dict[str, Any]]:
+    """Paper Table 1 in one job: every ``model=`` preset of ``table1.presets``, scored or listed.
+
+    The base model (``model=``) is scored by ``eval.encoders``; every other preset is scored when
+    ``table1.evaluate`` is true and its weights can be loaded here, else listed with the reason (in
+    the quick and default profiles nothing is downloaded). Returns one row per encoder, lexical and
+    OpenAI baselines included: ``{"encoder", "preset", "status": "scored" | "not scored", "reason"}``.
+    """
+    cfg = job.cfg
+    profile = OmegaConf.select(cfg, "profile_name", default=None) or "none"
+    skips = {s["system"].split("/", 1)[0]: s["reason"] for s in job.skipped if s["system"].endswith("/*")}
+    scored_encoders = {name.split("/", 1)[0] for name in job.systems}
+    rows = []
+    for name in job.settings.encoders:
+        if name in ("base", "adapter"):
+            continue
+        status = "scored" if name in scored_encoders else "not scored"
+        rows.append({"encoder": name, "preset": None, "status": status, "reason": skips.get(name, "")})
+    for key, preset in cfg.table1.presets.items():
+        encoder = str(preset.name)
+        if encoder == cfg.model.name:
+            status = "scored" if encoder in scored_encoders else "not scored"
+            rows.append(
+                {"encoder": encoder, "preset": key, "status": status, "reason": skips.get(encoder, "")}
+            )
+            continue
+        if not cfg.table1.evaluate:
+            reason = (
+                f"listed, not evaluated in profile={profile} (nothing is downloaded): "
+                f"set table1.evaluate=true to load {preset.name_or_path}, as profile=paper does"
+            )
+        else:
+            reason = model_problem(preset) or ""
+        if not reason:
+            job.evaluate_specs([ScorerSpec(encoder, build_model(preset, cfg.paths.cache_dir))])
+            if encoder not in {name.split("/", 1)[0] for name in job.systems}:
+                reason = next(
+                    (s["reason"] for s in job.skipped if s["system"] == f"{encoder}/*"), "no system"
+                )
+        if reason:  # listed in REPORT.md's Table 1 block; a failed load is already in job.skipped
+            if cfg.table1.evaluate and all(s["system"] != f"{encoder}/*" for s in job.skipped):
+                job.skipped.append({"system": f"{encoder}/*", "reason": f"model={key}: {reason}"})
+            rows.append({"encoder": encoder, "preset": key, "status": "not scored", "reason": reason})
+        else:
+            rows.append({"encoder": encoder, "preset": key, "status": "scored", "reason": ""})
+    return rows
 
 
 def run_train_eval(job: Job) -> None:
@@ -105,6 +224,8 @@ def run_train_eval(job: Job) -> None:
     job.extras.update(train_extras(trained, artifact))
     if job.cfg.job.get("embedding_picture") and trained.adapters.mode == "global":
         job.extras["embedding"] = embedding_picture(job, trained)
+    if job.cfg.job.get("negative_levels") and artifact.negatives:
+        job.extras["negative_levels"] = negative_levels(job, artifact)
 
 
 def run_ablation(job: Job) -> None:
@@ -119,10 +240,16 @@ def run_ablation(job: Job) -> None:
 def run_influence(job: Job) -> None:
     """All 2^3 subsets of {labels, curriculums, negatives} (Springer et al., 2025, section 3).
 
-    A subset without positive pairs (the empty one, and negatives alone: hard negatives need a
-    task's positives to contrast with) trains nothing: its model is the base model.
+    As in that paper, every run also trains on a non-synthetic base set D, always present: the
+    judged relevant pairs of the dev tasks of ``eval.dev_split`` (real judgments, never scored).
+    Without dev tasks there is no D, and the report says so. A run with no positive pairs at all
+    (the empty subset, and negatives alone, without D: hard negatives need a task's positives to
+    contrast with) trains nothing: its model is the base model.
     """
     artifact = job.synthesise()
+    dataset = job.dataset
+    base, _ = job.settings.dev_split.split(t.id for t in dataset.tasks if dataset.qrels.get(t.id))
+    base_pairs = sum(1 for t in base for g in dataset.qrels[t].values() if g > 0)
     runs = []
     for size in range(len(SUBSETS) + 1):
         for subset in itertools.combinations(SUBSETS, size):
@@ -132,22 +259,58 @@ def run_influence(job: Job) -> None:
             def rename(system: str, name: str = name) -> str:
                 return f"{name}/{system.split('/', 1)[1]}"
 
-            if has & {"labels", "curriculums"}:
-                mix = (
-                    "full"
-                    if {"labels", "curriculums"} <= has
-                    else next(iter(has & {"labels", "curriculums"}))
-                )
+            if has & {"labels", "curriculums"} or base_pairs:
+                synthetic = has & {"labels", "curriculums"}
+                mix = "full" if len(synthetic) == 2 else next(iter(synthetic), "none")
+                negatives = "negatives" in has and bool(
+                    synthetic
+                )  # D alone has no synthetic task to contrast
                 trained = job.train(
                     artifact,
                     mix=mix,
-                    **{"negatives.enabled": "negatives" in has, "negatives.schedule": "curriculum"},
+                    base_tasks=list(base),
+                    **{"negatives.enabled": negatives, "negatives.schedule": "curriculum"},
                 )
                 job.evaluate(["adapter"], trained, rename=rename)
             else:
                 job.evaluate(["base"], rename=rename)
             runs.append({"subsets": list(subset), "system": f"{name}/condorcet"})
     job.study["influence_runs"] = runs
+    job.study["influence_base"] = {"tasks": len(base), "pairs": base_pairs}
+
+
+def run_pooling(job: Job) -> None:
+    """Negative Matters (2025), Table 3: the same adapter recipe trained and scored per pooling.
+
+    For each pooling of ``job.poolings`` other than the preset's own (whose rows are the
+    baselines' and ``ft_full``'s), the base model and a global adapter trained with that pooling
+    (its own cache key: the encoder fingerprint includes the pooling) are evaluated. Last-token
+    pooling belongs to decoders (``model=smollm2``, gte-Qwen2): it is listed, with the reason,
+    when the model is an encoder.
+    """
+    cfg = job.cfg
+    artifact = job.synthesise()
+    own = str(cfg.model.pooling)
+    decoder = own == "last"  # the decoder presets (smollm2, gte-Qwen2) pool their last token
+    notes = []
+    for pooling in job.cfg.job.poolings:
+        if pooling == own:
+            continue
+        if pooling == "last" and not decoder:
+            notes.append(
+                f"last-token pooling is for decoders ({cfg.model.name} is an encoder): "
+                "run experiment=pooling with model=smollm2 or profile=paper model=gte_qwen2_1_5b_instruct"
+            )
+            continue
+        variant = OmegaConf.merge(cfg, {"model": {"pooling": pooling}})
+        name = f"{cfg.model.name}[{pooling}]"
+        job.evaluate_specs([ScorerSpec(name, build_model(variant.model, cfg.paths.cache_dir, name=name))])
+        trained = job.train(artifact, cfg=variant)
+        full = f"{name}+{trained.tag}"
+        adapter = build_model(variant.model, cfg.paths.cache_dir, trained.adapters.adapters["global"], full)
+        job.evaluate_specs([ScorerSpec(full, adapter)])
+        job.extras.setdefault("pooling_adapters", {})[pooling] = trained.adapters.dir.name
+    job.extras["pooling_notes"] = notes
 
 
 def run_eureka(job: Job) -> None:
@@ -171,4 +334,5 @@ KINDS: dict[str, Kind] = {
     "ablation": run_ablation,
     "influence": run_influence,
     "eureka": run_eureka,
+    "pooling": run_pooling,
 }

@@ -22,11 +22,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from bench.core.dataset import Dataset
 from bench.core.errors import ConfigError
+from data_synth.stages.eureka import NO_DEV_REASON
 
 log = logging.getLogger(__name__)
 
 # Kinds that synthesise training data (and so call the LLM backend) unless train.synth_dir is given.
-SYNTH_KINDS = ("train_eval", "ablation", "influence", "eureka")
+SYNTH_KINDS = ("train_eval", "ablation", "influence", "eureka", "pooling")
 # Free disk a grid job needs for its caches (adapters, checkpoints, embeddings), in bytes.
 MIN_FREE_BYTES = 1 << 30
 REAL_LLMS = (
@@ -64,6 +65,8 @@ def eureka_problem(cfg: DictConfig) -> str | None:
             "Eureka needs a real LLM backend (llm=openai, openai_compatible or local): the simulated "
             "backend's labels do not depend on the prompt, so there is nothing to optimise"
         )
+    if float(OmegaConf.select(cfg, "eval.dev_split.fraction", default=0.0) or 0.0) == 0.0:
+        return NO_DEV_REASON
     return None
 
 

@@ -91,6 +91,7 @@ class Job:
         settings: the typed ``eval=`` settings.
         systems / skipped / scorers / notes: what :meth:`evaluate` accumulated.
         extras / study: what the kind adds to ``results.json`` (``extras``) and its ``study`` block.
+        split: the dev/test split the evaluation used (``eval.dev_split``; dev tasks are never scored).
     """
 
     cfg: DictConfig
@@ -104,6 +105,7 @@ class Job:
     notes: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     study: dict[str, Any] = field(default_factory=dict)
+    split: dict[str, Any] = field(default_factory=dict)
 
     def synthesise(self, cfg: DictConfig | None = None) -> SynthArtifact:
         """The synthetic data of ``cfg`` (default: the job's), built or found, checked for leakage."""
@@ -168,6 +170,7 @@ class Job:
         scored = {rename(name): values for name, values in results["systems"].items()}
         self.systems.update(scored)
         self.scorers.update(results["scorers"])
+        self.split = results["split"]
         self.notes.update({rename(name): note for name, note in results["notes"].items()})
         self.skipped.extend(
             [
@@ -179,6 +182,14 @@ class Job:
             ]
         )
         return scored
+
+    def declared_split(self) -> dict[str, Any]:
+        """The split of ``eval.dev_split`` on this dataset (a job that evaluated nothing still states it)."""
+        dev, test = self.settings.dev_split.split(
+            t.id for t in self.dataset.tasks if self.dataset.qrels.get(t.id)
+        )
+        split = self.settings.dev_split
+        return {"fraction": split.fraction, "seed": split.seed, "dev": dev, "test": len(test)}
 
     def body(self) -> dict[str, Any]:
         """The ``results.json`` body: systems kept by ``eval.systems``, skips, scorers, notes, extras."""
@@ -192,6 +203,7 @@ class Job:
             "notes": self.notes,
             "skipped": self.skipped,
             "extras": self.extras,
+            "split": self.split or self.declared_split(),
             "study": {**OmegaConf.to_container(self.cfg.study, resolve=True), **self.study},
         }
 

@@ -39,6 +39,7 @@ def job_provenance(cfg: DictConfig, dataset: Dataset) -> dict[str, Any]:
         "model": cfg.model.name,
         "llm_backend": backend_name(cfg),
         "seeds": cfg.seed,
+        "reference": OmegaConf.select(cfg, "report.reference", default=None),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
 
@@ -62,6 +63,10 @@ def grid_provenance(
         "llm_backend": backend_name(config),
         "profile": OmegaConf.select(config, "profile_name", default=None),
         "seeds": OmegaConf.select(config, "seed", default=None),
+        "reference": OmegaConf.select(config, "report.reference", default=None),
+        "dev_split": OmegaConf.to_container(config.eval.dev_split, resolve=True)
+        if "eval" in config
+        else None,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "wall_clock_s": round(time.time() - started, 1),
         "device": device,

@@ -65,6 +65,7 @@ class TrainSettings:
     aspects: Sequence[str] | None = None
     drop_aspects: Sequence[str] = ()
     mix: str = "full"
+    base_tasks: Sequence[str] = ()
     label_negatives: bool = True
     max_label_negatives: int = 1
     temperature: float = 0.1
@@ -106,6 +107,11 @@ class TrainSettings:
         if self.epochs < 1 and self.max_steps <= 0:
             raise ConfigError("set train.epochs >= 1 or train.max_steps > 0")
         self.drop_aspects = tuple(self.drop_aspects or ())
+        self.base_tasks = tuple(sorted(self.base_tasks or ()))
+        if self.mix == "none" and not self.base_tasks:
+            raise ConfigError(
+                "train.mix=none trains on train.base_tasks only, and it is empty; pick another mix"
+            )
         self.aspects = None if self.aspects is None else tuple(self.aspects)
 
     def resolved_precision(self, cuda: bool) -> str:
@@ -141,6 +147,8 @@ class TrainSettings:
         for key in ("max_query_length", "max_doc_length"):  # only when set: older adapter keys stay valid
             if getattr(self, key) is not None:
                 parts[key] = int(getattr(self, key))
+        if self.base_tasks:  # only when set, likewise
+            parts["base_tasks"] = list(self.base_tasks)
         return parts
 
     def apply_lengths(self, encoder: Any) -> None:

@@ -190,6 +190,7 @@ def train_adapter(
         max_steps=settings.max_steps,
         dev_fraction=settings.dev_fraction,
         seed=settings.seed,
+        base_tasks=settings.base_tasks,
     )
     work = root / "work" / adapter_dirname(name)
     checkpoint = ModelCheckpoint(

@@ -1,17 +1,16 @@
 """Stage 5: Eureka optimisation of the labelling prompt (paper Algorithm 1, Figures 3-4).
 
-Fitness is F1 on a development split of the dataset's judged pairs (qrels; grade > 0 is 1):
-the judged evaluation tasks are shuffled with the synth seed and the first
-``eureka_dev_fraction`` of them give their pairs (at most ``eureka_max_dev_pairs``, sampled
-keeping the share of positives). The development task ids are recorded in the manifest so that
-evaluation can report them apart. The whole history goes to ``eureka.jsonl``; the labels stage then
-uses the best prompt. A backend that cannot play the reviewer (``llm=simulated``) makes the stage
-record itself as skipped, with the reason.
+Fitness is F1 on the judged pairs (qrels; grade > 0 is 1) of the dev tasks of the declared split
+``eval.dev_split`` (:class:`bench.data.splits.DevSplit`), at most ``eureka_max_dev_pairs`` of them,
+sampled keeping the share of positives. Evaluation never scores those tasks (it draws the same
+split), so the prompt is never tuned on a task the report scores; the dev task ids are recorded
+in the manifest. With no dev tasks (``eval.dev_split.fraction=0``) the stage is skipped, saying
+so. The whole history goes to ``eureka.jsonl``; the labels stage then uses the best prompt. A
+backend that cannot play the reviewer (``llm=simulated``) makes the stage record itself as
+skipped, with the reason.
 """
 
 from __future__ import annotations
-
-import math
 
 from bench.core.io import write_jsonl
 from data_synth.eureka import OUTCOMES, Evaluation, classification_metrics, outcome, run_eureka
@@ -20,6 +19,10 @@ from data_synth.schemas import RelevanceLabel, ReviewerReply
 from data_synth.stages.common import StageContext, clip, usage_delta, usage_snapshot
 
 NAME = "eureka"
+NO_DEV_REASON = (
+    "Eureka tunes the labelling prompt on the judged pairs of dev tasks, and eval.dev_split.fraction is 0 "
+    "(no dev tasks); set eval.dev_split.fraction=0.3, say: those tasks are then left out of every score"
+)
 SKIP_REASON = (
     "the simulated backend labels with fixed error rates whatever the prompt says, so prompt optimisation "
     "has nothing to optimise; run Eureka with a real LLM (llm=openai, llm=openai_compatible or llm=local)"
@@ -30,11 +33,7 @@ OUTCOME_NAMES = {"tp": "true positive", "tn": "true negative", "fp": "false posi
 def dev_split(ctx: StageContext) -> tuple[list[tuple[str, str, int]], list[str]]:
     """``([(task_id, employee_id, truth 0/1), ...], dev task ids)`` from the judged pairs."""
     settings, qrels = ctx.settings, ctx.dataset.qrels
-    judged = sorted(t for t, d in qrels.items() if d)
-    ctx.rng("eureka-dev").shuffle(judged)
-    dev_tasks = (
-        sorted(judged[: max(1, math.ceil(settings.eureka_dev_fraction * len(judged)))]) if judged else []
-    )
+    dev_tasks, _ = settings.dev_split.split(t.id for t in ctx.dataset.tasks if qrels.get(t.id))
     pairs = [(t, e, int(g > 0)) for t in dev_tasks for e, g in sorted(qrels[t].items())]
     cap = settings.eureka_max_dev_pairs
     if len(pairs) > cap:
@@ -145,6 +144,8 @@ def run(ctx: StageContext) -> dict:
     """Run Algorithm 1 (or record the skip); returns the stage's counts."""
     if not ctx.eureka_served:
         return {"count": 0, "skipped": True, "reason": SKIP_REASON}
+    if ctx.settings.dev_split.fraction == 0:
+        return {"count": 0, "skipped": True, "reason": NO_DEV_REASON}
     before = usage_snapshot(ctx.client)
     pairs, dev_tasks = dev_split(ctx)
     if not pairs or not any(t for _, _, t in pairs):

@@ -1,0 +1,66 @@
+"""Numbers a reviewer can trust: declared choices, the paper's tables in their shape, paper sizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from bench.app.groups import CONF_DIR
+from bench.data import load_dataset
+from bench.run.preflight import eureka_problem
+from bench.run.recipe import Job, eval_settings
+from bench.run.synthesis import build_client, ensure_artifact
+from data_synth.artifact import load_artifact
+from data_synth.stages.eureka import NO_DEV_REASON
+
+PRESETS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
+
+
+def test_baselines_compose_every_model_preset_and_only_paper_loads_them(compose_config) -> None:
+    for profile, evaluate in (("quick", False), ("default", False), ("paper", True)):
+        cfg = compose_config("experiment=baselines", f"profile={profile}")
+        assert sorted(cfg.table1.presets) == PRESETS
+        assert cfg.table1.evaluate is evaluate, profile
+        assert cfg.table1.presets.stella_en_400m_v5.name_or_path == "NovaSearch/stella_en_400M_v5"
+
+
+def test_the_reference_is_declared_per_profile_before_anything_runs(compose_config) -> None:
+    assert compose_config("profile=default").report.reference == "minilm/concat"
+    assert compose_config("profile=paper").report.reference == "stella/concat"
+
+
+def test_paper_profile_has_the_papers_sizes(compose_config) -> None:
+    cfg = compose_config("profile=paper")
+    tasks = cfg.synth.n_brainstorms * cfg.synth.projects_per_brainstorm * cfg.synth.tasks_per_project
+    assert tasks == 32_000 and cfg.synth.n_curriculums is None and cfg.synth.n_labels == 30_000
+    assert cfg.model.name == "stella" and cfg.train.batch_size == 24 and cfg.scale.employees == 835
+    assert cfg.eval.dev_split.fraction == pytest.approx(0.3)
+    assert cfg.synth.dev_split.fraction == cfg.eval.dev_split.fraction  # one key for both
+
+
+def test_eureka_needs_dev_tasks_with_a_real_llm(compose_config) -> None:
+    cfg = compose_config("llm=openai", "experiment=eureka")
+    assert eureka_problem(cfg) == NO_DEV_REASON
+    assert (
+        eureka_problem(compose_config("llm=openai", "experiment=eureka", "eval.dev_split.fraction=0.3"))
+        is None
+    )
+
+
+def test_negative_levels_fall_from_hardest_to_easiest(compose_config, tmp_path: Path) -> None:
+    """Negative Matters (2025), Table 4 on the demo: the base encoder finds level 4 closest."""
+    from bench.run.kinds import negative_levels
+
+    cfg = compose_config("profile=quick", f"paths.cache_dir={tmp_path}", f"paths.output_dir={tmp_path}")
+    dataset = load_dataset(cfg.data)
+    with build_client(cfg.llm, dataset) as client:
+        artifact = load_artifact(ensure_artifact(cfg, dataset=dataset, client=client))
+    job = Job(cfg, tmp_path, dataset, "train_eval", eval_settings(cfg))
+    rows = negative_levels(job, artifact)
+    assert [r["level"] for r in rows] == ["positive", 4, 3, 2, 1]
+    cosines = [r["mean_cosine"] for r in rows]
+    assert cosines == sorted(cosines, reverse=True), cosines
+    assert all(r["n"] == rows[0]["n"] > 0 for r in rows)
+    assert OmegaConf.select(compose_config("experiment=negatives_curriculum"), "job.negative_levels") is True
