@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("bench.commands.train", "train one adapter set (LoRA, Lightning)"),
     "eval": ("bench.commands.eval", "evaluate baselines / trained systems with every aggregator"),
     "report": ("bench.commands.report", "render REPORT.md of a finished run or grid directory"),
+    "compare": ("bench.commands.compare", "one COMPARE.md across run and grid directories and datasets"),
     "data": ("bench.commands.data", "validate | stats | export a dataset"),
     "team": ("bench.commands.team", "rank employees for a project's tasks and propose a team"),
     "export": ("bench.commands.export", "export an adapter set or a grid's system for sentence-transformers"),

@@ -83,6 +83,12 @@ class DualEncoderModule(L.LightningModule):
         self._tick = now
         return loss
 
+    def on_before_optimizer_step(self, optimizer: Any) -> None:
+        """``train/grad_norm``: the L2 norm of the trainable (LoRA) parameters' gradients, per step."""
+        grads = [p.grad.detach().float().norm() for p in self.model.parameters() if p.grad is not None]
+        if grads:
+            self.log("train/grad_norm", float(torch.stack(grads).norm()), batch_size=1)
+
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         if self._rng_to_restore is not None:  # first batch after a resume: continue the RNG streams
             _set_rng_state(self._rng_to_restore)

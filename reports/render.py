@@ -22,6 +22,7 @@ from bench.metrics import significance
 from reports import plots
 from reports.examples import examples_section
 from reports.grid import Job, load_grid, per_task_vector, table_rows
+from reports.seeds import merge_seeds
 from reports.study import KEY_METRIC, REPORT_METRICS, SECTIONS
 from reports.tables import LEGEND, MARK_R, MARK_T, Row, markdown_table
 from reports.team import team_section
@@ -149,6 +150,9 @@ def section_table(
             if job is None
             else (job.study.get("table_labels") or {}).get(section) or job.study.get("label")
         )
+        variant = [] if job is None else job.study.get("variant") or []
+        if variant:  # an override that tells this job apart from its experiment's others
+            job_label = f"{job_label or job.experiment} [{', '.join(variant)}]"
         label = f"{job_label}: {name}" if job_label else name
         if note:
             label = f"{label} ({note})"
@@ -166,6 +170,7 @@ def section_table(
                 ci=ci,
                 delta=delta,
                 is_reference=system is ref_system,
+                stds={m: system["std"][m] for m in REPORT_METRICS if m in system.get("std", {})},
             )
         )
         systems.append(system)
@@ -338,6 +343,7 @@ def render_report(directory: str | Path, show_examples: bool = False, reference:
 
     directory = Path(directory)
     grid, jobs = load_grid(directory)
+    jobs, seeds = merge_seeds(jobs)
     provenance = grid.get("provenance", {})
     ok = [j for j in jobs if j.status == "ok"]
     dev_ids, n_test = task_split(jobs)
@@ -371,6 +377,12 @@ def render_report(directory: str | Path, show_examples: bool = False, reference:
         out += [f"Reference ({source}): `{reference[0]}`.", ""]
     elif declared:
         out += [f"Reference `{declared}` (declared) is not among the scored systems: no Δ or marks.", ""]
+    if seeds:
+        out += [
+            f"Seeds: each row is the mean ± standard deviation over {len(seeds)} seeds ({', '.join(seeds)}); "
+            "Δ, confidence intervals and significance use per-task values averaged over the seeds.",
+            "",
+        ]
     n_test = len(tasks) if n_test is None else n_test
     out += [
         f"dev: {len(dev_ids)} tasks, test: {n_test} tasks (eval.dev_split; only test tasks are scored).",

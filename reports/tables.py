@@ -31,6 +31,7 @@ class Row:
     ci: tuple[float, float] | None = None
     delta: float | None = None
     is_reference: bool = False
+    stds: dict[str, float] = field(default_factory=dict)  # std over seeds, shown as "± s"
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -75,6 +76,8 @@ def markdown_table(
                 and abs(value - best[m]) < 5e-13
             ):
                 text = f"**{text}**"
+            if m in row.stds:
+                text += f" ± {fmt(row.stds[m])}"
             cells.append(text + row.marks.get(m, ""))
         if with_delta:
             cells.append("–" if row.delta is None else f"{row.delta:+.1%}")

@@ -65,8 +65,11 @@ def expect_error(root: Path, file: str | None, line: int | None, *fragments: str
 
 # ---- loading ------------------------------------------------------------------------------
 def test_jsonl_loads_with_aspects_from_the_data(tmp_path):
-    ds = load_custom(str(make(tmp_path, {"train_tasks.jsonl": TRAIN, "context.md": "We make tiles.\n"})))
-    assert ds.name == "custom"
+    root = make(tmp_path, {"train_tasks.jsonl": TRAIN, "context.md": "We make tiles.\n"})
+    ds = load_custom(str(root))
+    assert ds.name == "data"  # the directory's name (data.name overrides it; the hash ignores it)
+    named = load_custom(str(root), name="acme-2026")
+    assert named.name == "acme-2026" and named.hash == ds.hash
     assert ds.aspects == ["role", "goals", "behavior"]  # key order of first appearance
     assert [e.id for e in ds.employees] == ["e1", "e2", "e3"]
     assert dict(ds.employees[1].aspects) == {"role": "HR partner"}  # empty / null aspects are absent

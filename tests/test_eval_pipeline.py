@@ -176,11 +176,20 @@ def test_no_employee_text_and_no_secret_in_any_output(eval_run) -> None:
         del os.environ["OPENAI_API_KEY"]
 
 
-def test_wandb_run_has_eval_keys(eval_run) -> None:
+def test_one_wandb_run_per_encoder_with_shared_keys(eval_run) -> None:
+    from tests.wandb_records import runs_under
+
     _, out, _ = eval_run
-    (run_file,) = list(out.rglob("*.wandb"))
-    data = run_file.read_bytes()
-    assert b"eval/minilm/condorcet/ndcg@5" in data and b"eval/bm25/concat/ap" in data
+    runs = {r.config["encoder"]: r for r in runs_under(out)}
+    assert sorted(runs) == ["bm25", "minilm", "tfidf"]
+    for encoder, run in runs.items():
+        assert run.name == f"eval:{encoder}" and run.job_type == "eval"
+        assert {"condorcet/ndcg@5", "concat/ap", "role/hit@5"} <= set(run.summary), encoder
+        assert run.config["dataset"] == "data" and run.config["seed"] == 0 and run.config["inputs"] == []
+    results = json.loads((out / "results.json").read_text())
+    assert (
+        runs["minilm"].summary["condorcet/ndcg@5"] == results["systems"]["minilm/condorcet"]["mean"]["ndcg@5"]
+    )
 
 
 def test_a_secret_on_the_command_line_is_refused(tmp_path: Path) -> None:

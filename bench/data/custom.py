@@ -37,14 +37,16 @@ EXPECTED = (
 )
 
 
-def load_custom(root: str | Path) -> Dataset:
+def load_custom(root: str | Path, name: str | None = None) -> Dataset:
     """Read a dataset in the custom format from directory ``root``.
 
     Args:
         root: the directory (relative paths are relative to the working directory).
+        name: the dataset's name in reports, W&B and ``teamform compare`` (``data.name``; default:
+            the directory's name). Not part of the hash, which covers the content only.
 
     Returns:
-        The dataset, named ``custom``; ``notes`` counts skipped blank lines, ignored files,
+        The dataset, named ``name``; ``notes`` counts skipped blank lines, ignored files,
         employees without text and evaluation tasks without labels.
 
     Raises:
@@ -89,7 +91,7 @@ def load_custom(root: str | Path) -> Dataset:
     if unlabelled:
         notes.append(f"{label_path.name}: {unlabelled} of {len(tasks)} evaluation task(s) have no labels")
     return Dataset(
-        name="custom",
+        name=name or Path(root).resolve().name or "custom",
         employees=employees,
         tasks=tasks,
         qrels=qrels,

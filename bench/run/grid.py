@@ -12,12 +12,13 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from bench.core.errors import TeamformError, exit_with
+from bench.core.errors import TeamformError, exit_with, one_line
 from bench.core.io import atomic_write_text, write_json
 from bench.data import load_dataset
 from bench.run.guards import check_grid_leakage
 from bench.run.preflight import GridPlan, plan_grid
 from bench.run.record import grid_provenance
+from bench.run.tracking import track_report
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +122,12 @@ class GridReportCallback(Callback):
             report = render_report(
                 grid_dir, show_examples=bool(OmegaConf.select(config, "report.show_examples", default=False))
             )
-        except (
-            TeamformError
-        ) as error:  # e.g. report.reference matching several systems: say so, keep the grid
+        except TeamformError as error:  # report.reference matching several systems, say: say so
             exit_with(error)
+        try:
+            track_report(config, grid_dir)
+        except Exception as error:  # noqa: BLE001 - tracking must not sink a finished grid's report
+            log.warning("the report run was not logged: %s", one_line(error))
         failed = [j for j in jobs if j.get("status") != "ok"]
         log.info("grid finished: %d jobs, %d not ok; report: %s", len(jobs), len(failed), report)
         print(grid_dir, flush=True)

@@ -11,7 +11,6 @@ import time
 import traceback
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from bench.core.errors import ConfigError
@@ -20,7 +19,7 @@ from bench.core.runstore import run_dir
 from bench.run.kinds import KINDS
 from bench.run.preflight import job_problem
 from bench.run.recipe import JobSkipped, load_and_guard, run_job
-from bench.run.record import write_results
+from bench.run.record import experiment_of, job_overrides, write_results
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +55,3 @@ def run_grid_job(cfg: DictConfig) -> dict[str, Any]:
     record["wall_s"] = round(time.time() - started, 1)
     write_json(out / "job.json", record)
     return record
-
-
-def job_overrides() -> list[str]:
-    """The overrides of the running Hydra job (``experiment=...`` and the sweep's others)."""
-    try:
-        return list(HydraConfig.get().overrides.task)
-    except ValueError:
-        return []
-
-
-def experiment_of(overrides: list[str]) -> str:
-    return next((o.split("=", 1)[1] for o in overrides if o.startswith("experiment=")), "")

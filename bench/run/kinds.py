@@ -308,7 +308,7 @@ def run_pooling(job: Job) -> None:
         trained = job.train(artifact, cfg=variant)
         full = f"{name}+{trained.tag}"
         adapter = build_model(variant.model, cfg.paths.cache_dir, trained.adapters.adapters["global"], full)
-        job.evaluate_specs([ScorerSpec(full, adapter)])
+        job.record_inputs(job.evaluate_specs([ScorerSpec(full, adapter)]), trained.adapters)
         job.extras.setdefault("pooling_adapters", {})[pooling] = trained.adapters.dir.name
     job.extras["pooling_notes"] = notes
 

@@ -33,10 +33,10 @@ from bench.run.adapters import AdapterSet
 from bench.run.evaluation import EvalSettings, evaluate_specs, print_table
 from bench.run.guards import check_leakage
 from bench.run.preflight import check_job
-from bench.run.record import write_results
+from bench.run.record import experiment_of, job_overrides, write_results
 from bench.run.scorers import ScorerSpec, adapter_tag, build_scorers, make_encoder
 from bench.run.synthesis import artifact_for
-from bench.run.tracking import Tracker, log_results, start_tracker
+from bench.run.tracking import grid_group, track_encoders
 from bench.run.train_settings import TrainSettings
 from bench.run.training import lightning_logger, train_adapter_set
 from data_synth.artifact import SynthArtifact
@@ -106,6 +106,7 @@ class Job:
     extras: dict[str, Any] = field(default_factory=dict)
     study: dict[str, Any] = field(default_factory=dict)
     split: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     def synthesise(self, cfg: DictConfig | None = None) -> SynthArtifact:
         """The synthetic data of ``cfg`` (default: the job's), built or found, checked for leakage."""
@@ -123,7 +124,16 @@ class Job:
             settings,
             cfg.paths.cache_dir,
             logger_factory=lambda name, save_dir: lightning_logger(
-                tracker, self.out, f"train-{name}", group=save_dir.parent.name
+                tracker,
+                self.out,
+                f"train:adapters-{save_dir.parent.name}:{name}",
+                group=grid_group(cfg, self.out),
+                config={
+                    "kind": "train",
+                    "adapter": name,
+                    "outputs": [{"type": "adapter-set", "name": f"adapters-{save_dir.parent.name}"}],
+                    **settings.key_parts(),
+                },
             ),
         )
         return Trained(adapters, settings)
@@ -154,7 +164,16 @@ class Job:
         specs, skipped = build_scorers(
             encoders, self.cfg.model, self.cfg.paths.cache_dir, adapters, tag, openai=self.settings.openai
         )
-        return self.evaluate_specs(specs, settings, rename, skipped)
+        scored = self.evaluate_specs(specs, settings, rename, skipped)
+        if adapters is not None:
+            self.record_inputs(scored, adapters)
+        return scored
+
+    def record_inputs(self, scored: dict[str, Any], adapters: AdapterSet) -> None:
+        """Note the artifacts the encoders of ``scored`` read: synthetic data -> adapter set."""
+        refs = artifact_refs(adapters)
+        for name in scored:
+            self.inputs.setdefault(name.split("/", 1)[0], refs)
 
     def evaluate_specs(
         self,
@@ -204,11 +223,40 @@ class Job:
             "skipped": self.skipped,
             "extras": self.extras,
             "split": self.split or self.declared_split(),
+            "inputs": self.inputs,
             "study": {**OmegaConf.to_container(self.cfg.study, resolve=True), **self.study},
         }
 
 
 Kind = Callable[[Job], Any]
+
+
+def artifact_refs(adapters: AdapterSet) -> list[dict[str, str]]:
+    """The lineage of an adapter set as artifact references: its synthetic data, then the set itself.
+
+    Names and digests only (content keys, local paths): nothing is uploaded, and synthetic data
+    can quote employees. ``teamform sync`` declares these uses once online.
+    """
+    synth = adapters.metadata.get("synth", {})
+    refs = []
+    if synth.get("hash"):
+        refs.append(
+            {
+                "type": "synthetic-data",
+                "name": f"synth-{Path(synth.get('dir', '')).name or synth['hash'][:16]}",
+                "digest": str(synth["hash"]),
+                "path": str(synth.get("dir", "")),
+            }
+        )
+    refs.append(
+        {
+            "type": "adapter-set",
+            "name": f"adapters-{adapters.dir.name}",
+            "digest": adapters.dir.name,
+            "path": str(adapters.dir),
+        }
+    )
+    return refs
 
 
 def load_and_guard(cfg: DictConfig) -> Dataset:
@@ -249,9 +297,5 @@ def run_job(
 
 
 def track(cfg: DictConfig, out: Path, job_type: str, results: dict[str, Any]) -> None:
-    """The ``track`` step: one run of the configured logger holding the job's numbers (no text)."""
-    tracker: Tracker = start_tracker(cfg, out, job_type)
-    try:
-        log_results(tracker, results)
-    finally:
-        tracker.finish()
+    """The ``track`` step: one run of the configured logger per evaluated encoder (numbers only)."""
+    track_encoders(cfg, out, job_type, results, experiment_of(job_overrides()))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from bench.core.dataset import Dataset
@@ -105,3 +106,15 @@ def write_results(
     atomic_write_text(out / "config.yaml", yaml.safe_dump(plain_config(cfg), sort_keys=False))
     write_json(out / "results.json", results)  # last: a run directory with results.json is finished
     return results
+
+
+def job_overrides() -> list[str]:
+    """The overrides of the running Hydra job (``experiment=...`` and the sweep's others)."""
+    try:
+        return list(HydraConfig.get().overrides.task)
+    except ValueError:
+        return []
+
+
+def experiment_of(overrides: list[str]) -> str:
+    return next((o.split("=", 1)[1] for o in overrides if o.startswith("experiment=")), "")

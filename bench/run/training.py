@@ -35,10 +35,14 @@ log = logging.getLogger(__name__)
 LoggerFactory = Callable[[str, Path], Any]
 
 
-def lightning_logger(tracker: Any, save_dir: Path, name: str, group: str | None = None) -> Any:
-    """The Lightning logger matching a ``logger=`` tracker: W&B, CSV, or none (``False``)."""
+def lightning_logger(
+    tracker: Any, save_dir: Path, name: str, group: str | None = None, config: dict[str, Any] | None = None
+) -> Any:
+    """The Lightning logger matching a ``logger=`` tracker: W&B (a run of job type ``train`` in
+    ``group``, with ``config``), CSV, or none (``False``)."""
     kind = getattr(tracker, "name", "none")
     if kind == "wandb":
+        import wandb  # deferred: only W&B-logged training needs it
         from lightning.pytorch.loggers import WandbLogger
 
         return WandbLogger(
@@ -50,6 +54,8 @@ def lightning_logger(tracker: Any, save_dir: Path, name: str, group: str | None 
             group=group,
             job_type="train",
             log_model=False,
+            config=config or {},
+            settings=wandb.Settings(silent=True, console="off", disable_git=True, x_disable_stats=True),
         )
     if kind == "csv":
         from lightning.pytorch.loggers import CSVLogger
