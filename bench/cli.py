@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("bench.commands.eval", "evaluate baselines / trained systems with every aggregator"),
     "report": ("bench.commands.report", "render REPORT.md of a finished run or grid directory"),
     "compare": ("bench.commands.compare", "one COMPARE.md across run and grid directories and datasets"),
+    "sync": ("bench.commands.sync", "upload a grid's offline W&B runs and declare their artifact lineage"),
     "data": ("bench.commands.data", "validate | stats | export a dataset"),
     "team": ("bench.commands.team", "rank employees for a project's tasks and propose a team"),
     "export": ("bench.commands.export", "export an adapter set or a grid's system for sentence-transformers"),

@@ -114,6 +114,27 @@ def test_report_declares_its_reference_and_lists_every_table1_preset(grid) -> No
 
 
 @pytest.mark.slow
+def test_offline_runs_record_data_to_adapter_to_evaluation(grid, run_teamform) -> None:
+    """What `teamform sync` declares once online: the train run logs the adapter set it trained from
+    the synthetic data, and the fine-tuned eval run uses both (offline, wandb cannot record a use)."""
+    from bench.run.lineage import declarations
+
+    grid_dir, _ = grid
+    edges = declarations(grid_dir)
+    results = json.loads((grid_dir / "1" / "results.json").read_text())
+    adapters = f"adapters-{results['extras']['adapter_set']}"
+    logs = {(e.ref["type"], e.ref["name"]) for e in edges if e.verb == "log"}
+    assert ("adapter-set", adapters) in logs
+    uses = {e.ref["name"] for e in edges if e.verb == "use"}
+    assert adapters in uses and any(name.startswith("synth-") for name in uses)
+    proc = run_teamform("sync", str(grid_dir), "--dry-run", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"would use adapter-set {adapters}" in proc.stdout and proc.stdout.strip().splitlines()[-1] == str(
+        grid_dir
+    )
+
+
+@pytest.mark.slow
 def test_embedding_picture_is_umap_of_queries_and_employees(grid) -> None:
     grid_dir, _ = grid
     embedding = json.loads((grid_dir / "1" / "results.json").read_text())["extras"]["embedding"]

@@ -49,6 +49,8 @@ class Tracker(Protocol):
 
     def log_file(self, path: Path) -> None: ...
 
+    def record_lineage(self, inputs: list[dict[str, str]], outputs: list[dict[str, str]] = ()) -> None: ...
+
     def log_table(self, key: str, columns: list[str], rows: list[list[Any]]) -> None: ...
 
     def log_images(self, images: dict[str, Path]) -> None: ...
@@ -165,10 +167,36 @@ def track_encoders(
         )
         try:
             log_results(tracker, results, encoder)
+            tracker.record_lineage(results.get("inputs", {}).get(encoder, []))
         finally:
             tracker.finish()
         names.append(name)
     return names
+
+
+LINEAGE = "lineage.json"
+
+
+def write_lineage(
+    run: Any,
+    project: str,
+    entity: str | None,
+    inputs: list[dict[str, str]],
+    outputs: list[dict[str, str]],
+) -> Path:
+    """``lineage.json`` in one offline W&B run's folder: its id, project, the artifacts it read and wrote."""
+    return write_json(
+        Path(run.dir).parent / LINEAGE,
+        {
+            "run_id": run.id,
+            "project": project,
+            "entity": entity,
+            "name": run.name,
+            "offline_dir": str(Path(run.dir).parent),
+            "inputs": inputs,
+            "outputs": outputs,
+        },
+    )
 
 
 class NullTracker:
@@ -193,6 +221,9 @@ class NullTracker:
         pass
 
     def log_file(self, path: Path) -> None:
+        pass
+
+    def record_lineage(self, inputs: list[dict[str, str]], outputs: list[dict[str, str]] = ()) -> None:
         pass
 
     def log_table(self, key: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -305,6 +336,12 @@ class WandbTracker(NullTracker):
 
         if self.run is not None and images:
             self.run.log({key: wandb.Image(str(path)) for key, path in images.items()})
+
+    def record_lineage(self, inputs: list[dict[str, str]], outputs: list[dict[str, str]] = ()) -> None:
+        """Write ``lineage.json`` beside the run: what ``teamform sync`` declares once online
+        (offline, wandb cannot record an artifact's use). References only: names, digests, paths."""
+        if self.run is not None:
+            write_lineage(self.run, self.project, self.entity, inputs, list(outputs))
 
     def finish(self) -> None:
         if self.run is not None:

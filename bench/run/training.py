@@ -27,6 +27,7 @@ from bench.core.io import write_json
 from bench.core.runstore import code_version
 from bench.run.adapters import GLOBAL, AdapterSet, adapter_dirname, adapter_key, artifact_hash
 from bench.run.dev_eval import make_dev_eval
+from bench.run.tracking import write_lineage
 from bench.run.train_settings import TrainSettings
 from data_synth.artifact import SynthArtifact
 
@@ -263,9 +264,31 @@ def train_adapter(
         )  # adapter_model.safetensors + adapter_config.json
         write_json(tmp / "result.json", result)
         os.replace(tmp, out)
+        _record_train_lineage(trainer, artifact, root)
     _finish_logger(trainer)
     trainer.strategy.barrier()
     return result
+
+
+def _record_train_lineage(trainer: Any, artifact: SynthArtifact, root: Path) -> None:
+    """``lineage.json`` of the W&B train run: synthetic data in, adapter set out (``teamform sync``)."""
+    for logger in trainer.loggers:
+        experiment = getattr(logger, "_experiment", None)
+        if type(logger).__name__ != "WandbLogger" or experiment is None:
+            continue
+        synth = {
+            "type": "synthetic-data",
+            "name": f"synth-{artifact.path.name}",
+            "digest": artifact_hash(artifact.path),
+            "path": str(artifact.path),
+        }
+        adapters = {
+            "type": "adapter-set",
+            "name": f"adapters-{root.name}",
+            "digest": root.name,
+            "path": str(root),
+        }
+        write_lineage(experiment, logger._project, logger._wandb_init.get("entity"), [synth], [adapters])
 
 
 def _finish_logger(trainer: Any) -> None:
