@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from bench.core.dataset import Dataset
@@ -36,6 +37,17 @@ REAL_LLMS = (
 )
 
 
+def data_option(cfg: DictConfig) -> str:
+    """The ``data=`` option of ``cfg`` (``custom``, ``demo``, ``onet``), for messages."""
+    try:
+        return str(HydraConfig.get().runtime.choices["data"])
+    except (ValueError, KeyError):
+        target = str(OmegaConf.select(cfg, "data._target_", default="") or "")
+        return {"load_custom": "custom", "build_demo": "demo", "load_onet": "onet"}.get(
+            target.rsplit(".", 1)[-1], target.rsplit(".", 1)[-1] or "?"
+        )
+
+
 def _backend(cfg: DictConfig) -> str:
     return str(OmegaConf.select(cfg, "llm.backend._target_", default="") or "").rsplit(".", 1)[-1]
 
@@ -46,7 +58,7 @@ def llm_problem(cfg: DictConfig, dataset: Dataset) -> str | None:
     if backend == "SimulatedBackend" and dataset.truth is None:
         return (
             f"llm=simulated answers from a dataset's hidden truth, which only data=demo and data=onet have, "
-            f"not data={dataset.name}; use a real LLM: {REAL_LLMS}"
+            f"not data={data_option(cfg)}; use a real LLM: {REAL_LLMS}"
         )
     if backend == "OpenAIBackend":
         key_env = OmegaConf.select(cfg, "llm.backend.api_key_env", default=None)
@@ -207,7 +219,7 @@ def plan_grid(config: DictConfig, dataset: Dataset) -> GridPlan:
     if left_out and not plan.trains:
         first = next(iter(left_out.values()))
         raise ConfigError(
-            f"the grid cannot run on data={dataset.name}: no fine-tuning experiment can run "
+            f"the grid cannot run on data={data_option(cfg)}: no fine-tuning experiment can run "
             f"({len(left_out)} of {len(left_out) + len(runnable)} experiments left out): {first}"
         )
     return plan
