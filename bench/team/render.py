@@ -70,6 +70,8 @@ def _header(team: Mapping) -> list[str]:
             f"- **Greedy vs exact:** exact {_num(comparison['exact'], 4)}, greedy "
             f"{_num(comparison['greedy'], 4)}; {comparison['n_differing']} task(s) differ"
             + (f" ({differ})" if differ else "")
+            + " (greedy is the paper's top-1 per task: it ignores the per-person limits, so its total"
+            " can be higher)"
         )
     return lines + [""]
 
