@@ -91,7 +91,11 @@ def embedding_picture(job: Job, trained: Trained) -> dict[str, Any]:
             separation[key] = round(float(cosines[relevant].mean() - cosines[~relevant].mean()), 4)
         both = np.vstack([queries, employees])
         reducer = umap.UMAP(
-            n_components=2, n_neighbors=min(15, len(both) - 1), metric="cosine", random_state=int(cfg.seed)
+            n_components=2,
+            n_neighbors=min(15, len(both) - 1),
+            metric="cosine",
+            random_state=int(cfg.seed),
+            n_jobs=1,
         )
         points[key] = np.round(reducer.fit_transform(both), 4).tolist()
     return {
