@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from bench.core.errors import ConfigError
 from bench.data.splits import DevSplit
-from tests.test_eval_pipeline import teamform, write_dataset
+from tests.test_eval_pipeline import write_dataset
 
 
 def test_split_is_disjoint_deterministic_and_seeded() -> None:
@@ -27,17 +26,15 @@ def test_split_is_disjoint_deterministic_and_seeded() -> None:
         DevSplit.of({"fraction": 0.2, "sead": 1})
 
 
-def test_a_dev_task_is_never_scored(tmp_path: Path) -> None:
+def test_a_dev_task_is_never_scored(run_teamform, tmp_path: Path) -> None:
     data = write_dataset(tmp_path / "data")
-    env = {**os.environ, "TEAMFORM_OUTPUTS": str(tmp_path / "out"), "TEAMFORM_CACHE": str(tmp_path / "cache")}
-    proc = teamform(
+    proc = run_teamform(
         "eval",
         "data=custom",
         f"data.root={data}",
         "eval.encoders=[bm25,tfidf]",
         "eval.dev_split.fraction=0.34",
         "logger=none",
-        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = Path(proc.stdout.strip().splitlines()[-1])
@@ -51,6 +48,6 @@ def test_a_dev_task_is_never_scored(tmp_path: Path) -> None:
         assert not {line.split()[0] for line in path.read_text().splitlines()} & dev, path.name
     # weighted aggregators fit their weights on the dev tasks (no cross-fitting needed)
     assert "dev_weights" in results["notes"]["bm25/weighted_condorcet"]
-    proc = teamform("report", str(out), env=env)
+    proc = run_teamform("report", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "dev: 3 tasks, test: 3 tasks" in (out / "REPORT.md").read_text()

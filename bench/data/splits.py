@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bench.core.dataset import Dataset
 from bench.core.errors import ConfigError
 
 
@@ -60,3 +61,12 @@ class DevSplit:
         order = sorted(ids, key=lambda t: hashlib.sha256(f"{self.seed}:{t}".encode()).hexdigest())
         dev = set(order[:n_dev])
         return sorted(dev), [t for t in ids if t not in dev]
+
+    def split_dataset(self, dataset: Dataset) -> tuple[list[str], list[str]]:
+        """:meth:`split` of ``dataset``'s judged evaluation tasks (those with at least one label)."""
+        return self.split(t.id for t in dataset.tasks if dataset.qrels.get(t.id))
+
+    def record(self, dataset: Dataset) -> dict[str, Any]:
+        """What ``results.json`` keeps under ``split``: fraction, seed, the dev ids, the test count."""
+        dev, test = self.split_dataset(dataset)
+        return {"fraction": self.fraction, "seed": self.seed, "dev": dev, "test": len(test)}

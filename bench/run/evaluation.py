@@ -248,10 +248,9 @@ def evaluate_specs(
     task_ids = [t.id for t in dataset.tasks]
     employee_ids = dataset.employee_ids
     grades = grade_matrix(dataset, task_ids, employee_ids)
-    has_labels = [bool(dataset.qrels.get(t)) for t in task_ids]
-    dev_ids, test_ids = settings.dev_split.split(t for t, j in zip(task_ids, has_labels, strict=True) if j)
-    dev = np.isin(task_ids, dev_ids)
-    judged = np.array(has_labels) & ~dev  # the scored (test) tasks
+    split = settings.dev_split.record(dataset)
+    dev = np.isin(task_ids, split["dev"])
+    judged = np.array([bool(dataset.qrels.get(t)) for t in task_ids]) & ~dev  # the scored (test) tasks
     evaluated = [t for t, j in zip(task_ids, judged, strict=True) if j]
     written = [i for i, t in enumerate(task_ids) if not dev[i]]  # run files: every task but the dev ones
     systems: dict[str, Any] = {}
@@ -298,12 +297,6 @@ def evaluate_specs(
                     ("dev_weights" if dev.sum() >= 2 else "fold_weights"): view_notes[view],
                     "aspects": chosen,
                 }
-    split = {
-        "fraction": settings.dev_split.fraction,
-        "seed": settings.dev_split.seed,
-        "dev": dev_ids,
-        "test": len(test_ids),
-    }
     return {"systems": systems, "scorers": scorer_info, "notes": notes, "skipped": skipped, "split": split}
 
 

@@ -60,7 +60,7 @@ def embedding_picture(job: Job, trained: Trained) -> dict[str, Any]:
     import umap  # deferred: umap-learn (numba) loads only for the picture
 
     cfg, dataset = job.cfg, job.dataset
-    _, test = job.settings.dev_split.split(t.id for t in dataset.tasks if dataset.qrels.get(t.id))
+    _, test = job.settings.dev_split.split_dataset(dataset)
     tasks = [dataset.task_by_id[t] for t in test]
     docs = list(dataset.concat_texts().values())
     models = {
@@ -252,7 +252,7 @@ def run_influence(job: Job) -> None:
     """
     artifact = job.synthesise()
     dataset = job.dataset
-    base, _ = job.settings.dev_split.split(t.id for t in dataset.tasks if dataset.qrels.get(t.id))
+    base, _ = job.settings.dev_split.split_dataset(dataset)
     base_pairs = sum(1 for t in base for g in dataset.qrels[t].values() if g > 0)
     runs = []
     for size in range(len(SUBSETS) + 1):

@@ -204,11 +204,7 @@ class Job:
 
     def declared_split(self) -> dict[str, Any]:
         """The split of ``eval.dev_split`` on this dataset (a job that evaluated nothing still states it)."""
-        dev, test = self.settings.dev_split.split(
-            t.id for t in self.dataset.tasks if self.dataset.qrels.get(t.id)
-        )
-        split = self.settings.dev_split
-        return {"fraction": split.fraction, "seed": split.seed, "dev": dev, "test": len(test)}
+        return self.settings.dev_split.record(self.dataset)
 
     def body(self) -> dict[str, Any]:
         """The ``results.json`` body: systems kept by ``eval.systems``, skips, scorers, notes, extras."""

@@ -33,7 +33,7 @@ OUTCOME_NAMES = {"tp": "true positive", "tn": "true negative", "fp": "false posi
 def dev_split(ctx: StageContext) -> tuple[list[tuple[str, str, int]], list[str]]:
     """``([(task_id, employee_id, truth 0/1), ...], dev task ids)`` from the judged pairs."""
     settings, qrels = ctx.settings, ctx.dataset.qrels
-    dev_tasks, _ = settings.dev_split.split(t.id for t in ctx.dataset.tasks if qrels.get(t.id))
+    dev_tasks, _ = settings.dev_split.split_dataset(ctx.dataset)
     pairs = [(t, e, int(g > 0)) for t in dev_tasks for e, g in sorted(qrels[t].items())]
     cap = settings.eureka_max_dev_pairs
     if len(pairs) > cap:
