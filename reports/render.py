@@ -118,6 +118,21 @@ def significance_marks(
 BEST_ON_TASKS = "best baseline, chosen on these evaluation tasks"
 
 
+def short_override(override: str) -> str:
+    """``key=value`` with a float value in 3 significant digits, for row labels.
+
+    Example:
+        >>> short_override("train.optimizer.lr=0.00027389695952347"), short_override("train.lora.r=8")
+        ('train.optimizer.lr=0.000274', 'train.lora.r=8')
+    """
+    key, sep, value = override.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        return override
+    return f"{key}{sep}{number:.3g}" if "." in value or "e" in value.lower() else override
+
+
 def section_table(
     jobs: list[Job],
     section: str,
@@ -150,7 +165,7 @@ def section_table(
             if job is None
             else (job.study.get("table_labels") or {}).get(section) or job.study.get("label")
         )
-        variant = [] if job is None else job.study.get("variant") or []
+        variant = [] if job is None else [short_override(o) for o in job.study.get("variant") or []]
         if variant:  # an override that tells this job apart from its experiment's others
             job_label = f"{job_label or job.experiment} [{', '.join(variant)}]"
         label = f"{job_label}: {name}" if job_label else name
@@ -230,6 +245,66 @@ def negative_levels_block(jobs: list[Job]) -> str:
         "|---|---:|---:|",
     ]
     lines += [f"| {names.get(r['level'], r['level'])} | {r['mean_cosine']:.3f} | {r['n']} |" for r in rows]
+    return "\n".join(lines)
+
+
+def search_trials(jobs: list[Job]) -> list[Job]:
+    """The finished trials of a hyper-parameter search (``sweep=search``), by job number."""
+    return [j for j in jobs if j.status == "ok" and j.results.get("extras", {}).get("search")]
+
+
+def best_trial(jobs: list[Job]) -> Job | None:
+    """The trial with the highest objective on the dev tasks (what Optuna maximised), or ``None``."""
+    trials = [j for j in search_trials(jobs) if not math.isnan(j.results["extras"]["search"]["value"])]
+    return max(trials, key=lambda j: j.results["extras"]["search"]["value"], default=None)
+
+
+def search_block(jobs: list[Job]) -> str:
+    """Every trial of the search: its settings, its objective on dev, its test score; the best on dev.
+
+    The objective is read from the dev tasks only; the test columns are the trial's rows of the
+    table below, never used to choose.
+    """
+    trials = search_trials(jobs)
+    if not trials:
+        return ""
+    first = trials[0].results["extras"]["search"]
+    objective, split = first["objective"], first["dev_split"]
+    view = objective.split("/", 1)[0]
+    keys = list(first["settings"])
+    lines = [
+        f"Objective: `{objective}` of the fine-tuned model on the {first['dev_tasks']} dev tasks of "
+        f"`eval.dev_split` (fraction {split['fraction']}, seed {split['seed']}), which no table of this "
+        f"report scores; Hydra's Optuna sweeper maximised it over {len(trials)} finished trials. "
+        f"The test column is the trial's `{view}` row below, never used to choose.",
+        "",
+        "| job | "
+        + " | ".join(f"`{k}`" for k in keys)
+        + f" | dev `{objective}` | test {view} {KEY_METRIC} |",
+        "|---|" + "---:|" * (len(keys) + 2),
+    ]
+    best = best_trial(jobs)
+    for job in trials:
+        search = job.results["extras"]["search"]
+        test = next(
+            (
+                s["mean"].get(KEY_METRIC)
+                for name, s in job.results.get("systems", {}).items()
+                if "+" in name.split("/", 1)[0] and name.endswith(f"/{view}")
+            ),
+            None,
+        )
+        cells = [f"{search['settings'][k]:.3g}" for k in keys]
+        mark = " **(best on dev)**" if job is best else ""
+        test_cell = "–" if test is None else f"{test:.3f}"
+        lines.append(f"| {job.id}{mark} | " + " | ".join(cells) + f" | {search['value']:.3f} | {test_cell} |")
+    if best is not None:
+        chosen = best.results["extras"]["search"]
+        settings = " ".join(f"{k}={v:.3g}" for k, v in chosen["settings"].items())
+        lines += [
+            "",
+            f"Best trial on dev: job {best.id}, `{settings}` (dev `{objective}` = {chosen['value']:.3f}).",
+        ]
     return "\n".join(lines)
 
 
@@ -416,6 +491,8 @@ def render_report(directory: str | Path, show_examples: bool = False, reference:
         if not table and not image and not skipped:
             continue
         out += [f"## {section.title}", "", f"*{section.question}* ({section.source})", ""]
+        if section.id == "search" and search_block(jobs):  # the trials and their dev objective first
+            out += [search_block(jobs), ""]
         if table:
             out += [table, ""]
         if section.id == "rq1" and table1_block(jobs):
@@ -428,9 +505,8 @@ def render_report(directory: str | Path, show_examples: bool = False, reference:
         if image:
             out += [f"![{section.title}]({image.relative_to(directory).as_posix()})", ""]
         records += rows
-    missing = {s.id for s in SECTIONS} - {r["section"] for r in records} - {"influence", "rq7"}
     not_ok = [j for j in jobs if j.status != "ok"]
-    if not_ok or missing:
+    if not_ok:
         out += [
             "## Failed and skipped jobs",
             "",

@@ -99,6 +99,15 @@ SECTIONS: tuple[Section, ...] = (
         "Springer et al. (2025), section 3",
     ),
     Section(
+        "search",
+        "Hyper-parameter search",
+        (
+            "Which LoRA rank and alpha, learning rate, temperature and number of steps, "
+            "chosen on the dev tasks only?"
+        ),
+        "Hydra's Optuna sweeper; the defaults: Drummond and Veloso (2024), section 4.3",
+    ),
+    Section(
         "rq7",
         "RQ7: the embedding space before and after fine-tuning",
         "How does contrastive fine-tuning reshape the embedding space?",

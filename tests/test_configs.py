@@ -34,7 +34,13 @@ def test_the_grid_sweeps_every_experiment_and_profiles_set_only_sizes(compose_co
         cfg = compose_config(f"profile={profile}", config="grid")
         assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
         assert cfg.hydra.callbacks.grid_report._target_ == "bench.run.grid.GridReportCallback"
-        assert sorted(cfg.hydra.sweeper.params.experiment.split(",")) == EXPERIMENTS
+        # the study sweeps every experiment but the search's trials (`sweep=search` runs those)
+        assert sorted(cfg.hydra.sweeper.params.experiment.split(",")) == [
+            e for e in EXPERIMENTS if e != "search"
+        ]
+        search = compose_config(f"profile={profile}", "sweep=search", config="grid")
+        assert search.hydra.sweeper._target_ == "hydra_plugins.teamform_optuna.sweeper.OptunaSweeper"
+        assert search.hydra.sweeper.params.experiment == "search" and search.eval.dev_split.fraction > 0
         profile_file = (CONF_DIR / "profile" / f"{profile}.yaml").read_text()
         assert "hydra:" not in profile_file and "sweeper" not in profile_file, profile
     plain = compose_config("profile=quick")  # other commands run one job: no sweep

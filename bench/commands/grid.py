@@ -11,17 +11,26 @@ writes ``grid.json``, ``results.jsonl``, ``REPORT.md`` and prints the grid direc
 
 from __future__ import annotations
 
+import math
+
 from omegaconf import DictConfig
 
 from bench.app.command import hydra_command
 
 
-def run(cfg: DictConfig) -> tuple[dict, dict]:
-    """One job of the grid (Hydra calls this once per experiment of the sweep)."""
+def run(cfg: DictConfig) -> float | tuple[dict, dict]:
+    """One job of the grid (Hydra calls this once per experiment of the sweep).
+
+    A trial of the hyper-parameter search (``sweep=search``) returns what Hydra's Optuna sweeper
+    maximises: its objective on the dev tasks (NaN when the trial did not finish, which Optuna
+    records as a failed trial).
+    """
     # deferred: torch and the model stack take seconds to import, and the pre-flight does not need them
     from bench.run.job import run_grid_job
 
     record = run_grid_job(cfg)
+    if cfg.job.kind == "search":
+        return float(record.get("objective", {}).get("value", math.nan))
     return record, {}
 
 

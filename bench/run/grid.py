@@ -95,6 +95,21 @@ def check_before_start(config: DictConfig) -> GridPlan:
     return plan
 
 
+def best_search_trial(jobs: list[dict[str, Any]]) -> str | None:
+    """The line naming the best trial of a hyper-parameter search and its dev data, or ``None``."""
+    trials = [j for j in jobs if j.get("status") == "ok" and j.get("objective")]
+    trials = [j for j in trials if j["objective"]["value"] == j["objective"]["value"]]  # not NaN
+    if not trials:
+        return None
+    best = max(trials, key=lambda j: j["objective"]["value"])
+    settings = " ".join(o for o in best.get("overrides", []) if o.startswith("train."))
+    objective = best["objective"]
+    return (
+        f"search: best of {len(trials)} trials is job {best['job']} ({settings}): {objective['objective']} = "
+        f"{objective['value']:.4f} on the {objective['dev_tasks']} dev tasks of eval.dev_split (never scored)"
+    )
+
+
 class GridReportCallback(Callback):
     """At the end of a multirun: grid.json, results.jsonl, REPORT.md; print the grid directory."""
 
@@ -130,4 +145,7 @@ class GridReportCallback(Callback):
             log.warning("the report run was not logged: %s", one_line(error))
         failed = [j for j in jobs if j.get("status") != "ok"]
         log.info("grid finished: %d jobs, %d not ok; report: %s", len(jobs), len(failed), report)
+        best = best_search_trial(jobs)
+        if best is not None:
+            print(best, flush=True)
         print(grid_dir, flush=True)

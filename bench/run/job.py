@@ -43,8 +43,11 @@ def run_grid_job(cfg: DictConfig) -> dict[str, Any]:
         reason = job_problem(cfg, dataset)
         if reason:
             raise JobSkipped(reason)
-        run_job(cfg, out, KINDS[cfg.job.kind], job_type=cfg.job.kind, dataset=dataset)
+        results = run_job(cfg, out, KINDS[cfg.job.kind], job_type=cfg.job.kind, dataset=dataset)
         record["status"] = "ok"
+        if "search" in results.get("extras", {}):  # a search trial: what the sweeper maximises (dev tasks)
+            search = results["extras"]["search"]
+            record["objective"] = {k: search[k] for k in ("objective", "value", "dev_tasks")}
     except JobSkipped as skipped:
         record.update(status="skipped", reason=str(skipped))
         write_results(out, cfg, None, {"systems": {}, "skipped_reason": str(skipped)})

@@ -8,19 +8,26 @@ of kinds is :data:`KINDS`.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from omegaconf import OmegaConf
 
+from aggregators import AGGREGATORS
 from bench.core.dataset import Dataset, Employee
+from bench.core.errors import ConfigError
+from bench.data.splits import DevSplit
 from bench.run.adapters import AdapterSet
-from bench.run.preflight import eureka_problem, model_problem
+from bench.run.evaluation import evaluate_specs
+from bench.run.preflight import eureka_problem, model_problem, search_problem
 from bench.run.recipe import Job, JobSkipped, Kind, Trained
-from bench.run.scorers import ScorerSpec, build_model
+from bench.run.scorers import ScorerSpec, build_model, build_scorers
 from data_synth.artifact import SynthArtifact
 
 log = logging.getLogger(__name__)
@@ -332,6 +339,84 @@ def run_eureka(job: Job) -> None:
     job.extras["eureka"] = history
 
 
+def run_search(job: Job) -> None:
+    """One trial of the hyper-parameter search (``sweep=search``): train, score on test, objective on dev.
+
+    The trial's settings (LoRA rank and alpha, learning rate, temperature, steps) are the overrides
+    Hydra's Optuna sweeper sampled. The adapter is scored on the test tasks like any other job (the
+    report's rows); the number Optuna maximises is :func:`dev_objective`, on the dev tasks of
+    ``eval.dev_split`` only, so the best trial is chosen on tasks the report never scores.
+    """
+    reason = search_problem(job.cfg)
+    if reason:
+        raise JobSkipped(reason)
+    artifact = job.synthesise()
+    trained = job.train(artifact)
+    job.evaluate(list(job.settings.encoders), trained)
+    job.extras.update(train_extras(trained, artifact))
+    job.extras["search"] = dev_objective(job, trained)
+
+
+def dev_objective(job: Job, trained: Trained) -> dict[str, Any]:
+    """``search.objective`` (``{view}/{metric}``) of the trained adapter on the dev tasks only.
+
+    The dev tasks of ``eval.dev_split`` are evaluated as a dataset of their own (its run files go
+    to a temporary folder: nothing of it reaches ``results.json``'s systems or the report's tables).
+
+    Returns:
+        ``{"objective", "value", "dev_tasks", "dev_split", "settings"}``: the number Optuna
+        maximises, on how many dev tasks, and the trial's training settings.
+
+    Raises:
+        ConfigError: ``search.objective`` is not ``{view}/{metric}`` of an evaluated view and metric.
+    """
+    cfg, dataset, settings = job.cfg, job.dataset, job.settings
+    objective = str(OmegaConf.select(cfg, "search.objective", default="condorcet/ndcg@5"))
+    view, _, metric = objective.partition("/")
+    if not metric or metric not in settings.metrics:
+        raise ConfigError(
+            f"search.objective={objective!r} must be {{view}}/{{metric}} with a metric of eval.metrics "
+            f"({', '.join(settings.metrics)}), e.g. condorcet/ndcg@5"
+        )
+    if view == "concat":
+        views: dict[str, Any] = {"views": ["concat"]}
+    elif view in AGGREGATORS:
+        views = {"views": ["aggregators"], "aggregators": [view]}
+    elif view in dataset.aspects:
+        views = {"views": ["aspects"]}
+    else:
+        raise ConfigError(
+            f"search.objective={objective!r}: the view must be concat, an aspect "
+            f"({', '.join(dataset.aspects)}) or an aggregator ({', '.join(AGGREGATORS)})"
+        )
+    dev, _ = settings.dev_split.split_dataset(dataset)
+    chosen = set(dev)
+    dev_set = dataclasses.replace(
+        dataset,
+        tasks=[t for t in dataset.tasks if t.id in chosen],
+        qrels={t: dict(dataset.qrels[t]) for t in dev},
+    )
+    specs, _ = build_scorers(["adapter"], cfg.model, cfg.paths.cache_dir, trained.adapters, trained.tag)
+    dev_settings = settings.replace(dev_split=DevSplit(), metrics=[metric], systems=None, **views)
+    with tempfile.TemporaryDirectory(prefix="teamform-dev-") as scratch:
+        results = evaluate_specs(dev_set, specs, dev_settings, Path(scratch))
+    value = results["systems"][f"{specs[0].name}/{view}"]["mean"][metric]
+    train = cfg.train
+    return {
+        "objective": objective,
+        "value": float(value),
+        "dev_tasks": len(dev),
+        "dev_split": {"fraction": settings.dev_split.fraction, "seed": settings.dev_split.seed},
+        "settings": {
+            "train.lora.r": int(train.lora.r),
+            "train.lora.alpha": int(train.lora.alpha),
+            "train.optimizer.lr": float(train.optimizer.lr),
+            "train.temperature": float(train.temperature),
+            "train.max_steps": int(train.max_steps),
+        },
+    }
+
+
 KINDS: dict[str, Kind] = {
     "eval": run_eval,
     "train_eval": run_train_eval,
@@ -339,4 +424,5 @@ KINDS: dict[str, Kind] = {
     "influence": run_influence,
     "eureka": run_eureka,
     "pooling": run_pooling,
+    "search": run_search,
 }

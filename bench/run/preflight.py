@@ -28,7 +28,7 @@ from data_synth.stages.eureka import NO_DEV_REASON
 log = logging.getLogger(__name__)
 
 # Kinds that synthesise training data (and so call the LLM backend) unless train.synth_dir is given.
-SYNTH_KINDS = ("train_eval", "ablation", "influence", "eureka", "pooling")
+SYNTH_KINDS = ("train_eval", "ablation", "influence", "eureka", "pooling", "search")
 # Free disk a grid job needs for its caches (adapters, checkpoints, embeddings), in bytes.
 MIN_FREE_BYTES = 1 << 30
 REAL_LLMS = (
@@ -82,6 +82,16 @@ def eureka_problem(cfg: DictConfig) -> str | None:
     return None
 
 
+def search_problem(cfg: DictConfig) -> str | None:
+    """Why a hyper-parameter search trial (``job.kind=search``) cannot run, or ``None``."""
+    if float(OmegaConf.select(cfg, "eval.dev_split.fraction", default=0.0) or 0.0) == 0.0:
+        return (
+            "the search is tuned on the dev tasks of eval.dev_split, and eval.dev_split.fraction is 0; "
+            "set eval.dev_split.fraction=0.3, say (sweep=search does): those tasks are then never scored"
+        )
+    return None
+
+
 def model_problem(model_cfg: DictConfig) -> str | None:
     """Why the ``model=`` preset's weights cannot be loaded here, or ``None`` (no model is loaded)."""
     path = str(model_cfg.name_or_path)
@@ -130,8 +140,8 @@ def job_problem(cfg: DictConfig, dataset: Dataset) -> str | None:
         reason = llm_problem(cfg, dataset)
         if reason:
             return reason
-    if kind == "eureka":
-        reason = eureka_problem(cfg)
+    if kind in ("eureka", "search"):
+        reason = eureka_problem(cfg) if kind == "eureka" else search_problem(cfg)
         if reason:
             return reason
     encoders = list(OmegaConf.select(cfg, "eval.encoders", default=[]) or [])
