@@ -56,7 +56,7 @@ class SimulatedBackend:
 
     Example:
         >>> # backend = SimulatedBackend(load_dataset(cfg.data), label_fpr=0.1, label_fnr=0.2)
-        >>> # backend.model  -> 'simulated-v1(seed=0,fpr=0.1,fnr=0.2,noise=0.3,distract=0.2)'
+        >>> # backend.model  -> 'simulated-v2(seed=0,fpr=0.1,fnr=0.2,noise=0.3,distract=0.2)'
     """
 
     name = "simulated"
@@ -90,7 +90,7 @@ class SimulatedBackend:
         self.noise, self.distractor_rate = float(paraphrase_noise), float(distractor_rate)
         self.tokens_per_char = float(tokens_per_char)
         self.model = (
-            f"simulated-v1(seed={self.seed},fpr={self.fpr:g},fnr={self.fnr:g},"
+            f"simulated-v2(seed={self.seed},fpr={self.fpr:g},fnr={self.fnr:g},"
             f"noise={self.noise:g},distract={self.distractor_rate:g},data={dataset.hash})"
         )  # its answers come from this dataset's truth: the call cache must not mix datasets
         self.book = SkillBook(self.truth.skills) if self.truth.skills else None

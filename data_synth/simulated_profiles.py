@@ -14,13 +14,17 @@ controlled overlap with the task's needed skills ``N`` (``n = |N|``). Level 4 is
 level  needed skills held as competences         other skills                    shared with the ideal
 =====  ======================================  ==============================  ======================
 4      ``n - 1`` (the missing one as a goal)     siblings from the same area(s)  seniority, behaviour
-3      ``floor((n - 1) / 2)``                    siblings from the same area(s)  behaviour
+3      ``max(1, floor((n - 1) / 2))``, 0 if n=1  siblings from the same area(s)  behaviour, goals
 2      0                                         siblings from the same area(s)  goals
 1      0                                         skills of another area          nothing
 =====  ======================================  ==============================  ======================
 
-so no negative holds every needed skill, and the share of the task's skills, area and wording
-falls with the level, as an LLM asked for four negatives of decreasing similarity would write them.
+so no negative holds every needed skill, each level shares what the level below it shares and
+more, and the share of the task's skills, area and wording falls with the level, as an LLM asked
+for four negatives of decreasing similarity would write them. (Before ``simulated-v2``, level 3
+kept ``floor((n - 1) / 2)`` needed skills and no goals: with two needed skills it kept none and
+came out as similar to the task as level 2; Negative Matters (2025), Table 4, wants the
+similarity to fall level by level.)
 """
 
 from __future__ import annotations
@@ -182,10 +186,10 @@ def negative_plan(
         kept = order[: n - 1]
         return kept + book.siblings(needed, n - len(kept) + 1, rng), order[n - 1 :], ideal
     if level == 3:
-        kept = order[: (n - 1) // 2]
+        kept = order[: max(1, (n - 1) // 2)] if n > 1 else []
         return (
             kept + book.siblings(needed, n - len(kept) + 1, rng),
-            [],
+            list(ideal_goals),
             replace(fresh, behaviour=ideal.behaviour),
         )
     if level == 2:

@@ -115,16 +115,23 @@ def test_report_declares_its_reference_and_lists_every_table1_preset(grid) -> No
 
 @pytest.mark.slow
 def test_offline_runs_record_data_to_adapter_to_evaluation(grid, run_teamform) -> None:
-    """What `teamform sync` declares once online: the train run logs the adapter set it trained from
-    the synthetic data, and the fine-tuned eval run uses both (offline, wandb cannot record a use)."""
+    """The train run logs the adapter set it trained as an artifact (offline: in its .wandb file);
+    what `teamform sync` declares once online: the train run used the synthetic data and the
+    fine-tuned eval run uses both (offline, wandb cannot record a use)."""
     from bench.run.lineage import declarations
+    from tests.wandb_records import runs_under
 
     grid_dir, _ = grid
     edges = declarations(grid_dir)
     results = json.loads((grid_dir / "1" / "results.json").read_text())
-    adapters = f"adapters-{results['extras']['adapter_set']}"
-    logs = {(e.ref["type"], e.ref["name"]) for e in edges if e.verb == "log"}
-    assert ("adapter-set", adapters) in logs
+    key = results["extras"]["adapter_set"]
+    adapters = f"adapters-{key}"
+    (logged,) = [
+        a for r in runs_under(grid_dir) if r.job_type == "train" for a in r.artifacts if a["name"] == adapters
+    ]
+    assert logged["type"] == "adapter-set" and logged["metadata"] == {"digest": key}  # its content key
+    assert logged["refs"] and all(ref.startswith("file://") for ref in logged["refs"])  # a reference
+    assert not any(e.verb == "log" and e.ref["name"] == adapters for e in edges)  # not declared twice
     uses = {e.ref["name"] for e in edges if e.verb == "use"}
     assert adapters in uses and any(name.startswith("synth-") for name in uses)
     proc = run_teamform("sync", str(grid_dir), "--dry-run", timeout=300)

@@ -77,3 +77,13 @@ def test_dry_run_lists_and_uploads_nothing(tmp_path: Path) -> None:
     assert "would log adapter-set adapters-k2 (k2) in run train1" in lines
     with pytest.raises(DataError, match="no offline W&B run"):
         list(sync(tmp_path / "empty"))
+
+
+def test_an_artifact_the_run_logged_itself_is_not_declared_again(tmp_path: Path) -> None:
+    root = tmp_path / "grid"
+    folder = root / "train2" / "wandb" / "offline-run-20261202_000000-train2"
+    folder.mkdir(parents=True)
+    logged = {**ADAPTERS, "logged": True}
+    record = {"run_id": "train2", "project": "p", "inputs": [SYNTH], "outputs": [logged]}
+    (folder / "lineage.json").write_text(json.dumps(record))
+    assert [(e.verb, e.ref["name"]) for e in declarations(root)] == [("use", "synth-k1")]

@@ -63,6 +63,7 @@ class OfflineRun:
     summary: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    artifacts: list[dict[str, Any]] = field(default_factory=list)  # logged: name, type, metadata, refs
     raw: bytes = b""
 
 
@@ -89,6 +90,16 @@ def read_run(path: Path) -> OfflineRun:
             run.history.append({_key(item): json.loads(item.value_json) for item in record.history.item})
         elif kind == "files":
             run.files += [f.path for f in record.files.files]
+        elif kind == "artifact":
+            item = record.artifact
+            run.artifacts.append(
+                {
+                    "name": item.name,
+                    "type": item.type,
+                    "metadata": json.loads(item.metadata or "{}"),
+                    "refs": [entry.ref for entry in item.manifest.contents],
+                }
+            )
     for key, value in run.config.items():  # wandb stores each top-level config key as {"value": ...}
         if isinstance(value, dict) and set(value) == {"value"}:
             run.config[key] = value["value"]

@@ -24,9 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bench.core.errors import DataError, TeamformError
-from bench.run.tracking import LINEAGE
-
-UPLOADABLE = ("adapter-set",)  # synthetic data is never uploaded, only referenced
+from bench.run.tracking import LINEAGE, UPLOADABLE, wandb_artifact
 
 
 @dataclass(frozen=True)
@@ -65,6 +63,8 @@ def declarations(root: Path) -> list[Declaration]:
     for path in sorted(Path(root).rglob(LINEAGE)):
         record = json.loads(path.read_text())
         for ref in record.get("outputs", []):
+            if ref.get("logged"):  # logged by the run itself, offline: `wandb sync` uploads it
+                continue
             logs.append(Declaration(record["run_id"], record["project"], record.get("entity"), "log", ref))
         for ref in record.get("inputs", []):
             uses.append(Declaration(record["run_id"], record["project"], record.get("entity"), "use", ref))
@@ -93,14 +93,7 @@ class WandbClient:
         return wandb.init(id=run_id, project=project, entity=entity, resume="must", mode="online")
 
     def artifact(self, ref: dict[str, str], upload: bool) -> Any:
-        import wandb
-
-        artifact = wandb.Artifact(ref["name"], type=ref["type"], metadata={"digest": ref["digest"]})
-        if upload and Path(ref["path"]).is_dir():
-            artifact.add_dir(ref["path"])
-        else:
-            artifact.add_reference(f"file://{ref['path']}", checksum=False)
-        return artifact
+        return wandb_artifact(ref, upload)
 
 
 def upload_runs(runs: list[Path]) -> None:

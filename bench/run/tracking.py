@@ -175,6 +175,23 @@ def track_encoders(
 
 
 LINEAGE = "lineage.json"
+UPLOADABLE = ("adapter-set",)  # synthetic data is never uploaded, only referenced: it can quote employees
+
+
+def wandb_artifact(ref: dict[str, str], upload: bool = False) -> Any:
+    """A W&B artifact for ``ref`` (``type``, ``name``, ``digest``, ``path``) with its content key.
+
+    By default a reference (a ``file://`` URI, nothing uploaded); ``upload`` adds the files of an
+    adapter set (``logger.upload_artifacts=true``), never of synthetic data.
+    """
+    import wandb  # deferred: only W&B tracking needs it
+
+    artifact = wandb.Artifact(ref["name"], type=ref["type"], metadata={"digest": ref["digest"]})
+    if upload and ref["type"] in UPLOADABLE and Path(ref["path"]).is_dir():
+        artifact.add_dir(ref["path"])
+    else:
+        artifact.add_reference(f"file://{ref['path']}", checksum=False)
+    return artifact
 
 
 def write_lineage(
@@ -287,8 +304,10 @@ class WandbTracker(NullTracker):
         mode: str = "offline",
         dir: str | None = None,
         entity: str | None = None,
+        upload_artifacts: bool = False,
     ) -> None:  # noqa: A002
         self.project, self.mode, self.dir, self.entity = project, mode, dir, entity
+        self.upload_artifacts = bool(upload_artifacts)
         self.run = None
 
     def start(self, run_dir, config, group=None, job_type="eval", name=None) -> None:  # noqa: ANN001

@@ -27,7 +27,7 @@ from bench.core.io import write_json
 from bench.core.runstore import code_version
 from bench.run.adapters import GLOBAL, AdapterSet, adapter_dirname, adapter_key, artifact_hash
 from bench.run.dev_eval import make_dev_eval
-from bench.run.tracking import write_lineage
+from bench.run.tracking import wandb_artifact, write_lineage
 from bench.run.train_settings import TrainSettings
 from data_synth.artifact import SynthArtifact
 
@@ -46,7 +46,7 @@ def lightning_logger(
         import wandb  # deferred: only W&B-logged training needs it
         from lightning.pytorch.loggers import WandbLogger
 
-        return WandbLogger(
+        logger = WandbLogger(
             project=tracker.project,
             entity=tracker.entity,
             mode=tracker.mode,
@@ -58,6 +58,10 @@ def lightning_logger(
             config=config or {},
             settings=wandb.Settings(silent=True, console="off", disable_git=True, x_disable_stats=True),
         )
+        logger.upload_artifacts = bool(
+            getattr(tracker, "upload_artifacts", False)
+        )  # read by the lineage step
+        return logger
     if kind == "csv":
         from lightning.pytorch.loggers import CSVLogger
 
@@ -271,7 +275,9 @@ def train_adapter(
 
 
 def _record_train_lineage(trainer: Any, artifact: SynthArtifact, root: Path) -> None:
-    """``lineage.json`` of the W&B train run: synthetic data in, adapter set out (``teamform sync``)."""
+    """The W&B train run logs its adapter set as an artifact (offline too: ``wandb sync`` uploads it)
+    holding its content key; ``lineage.json`` beside it records the synthetic data it read, whose
+    use ``teamform sync`` declares once online (offline, wandb cannot record a use)."""
     for logger in trainer.loggers:
         experiment = getattr(logger, "_experiment", None)
         if type(logger).__name__ != "WandbLogger" or experiment is None:
@@ -288,6 +294,8 @@ def _record_train_lineage(trainer: Any, artifact: SynthArtifact, root: Path) -> 
             "digest": root.name,
             "path": str(root),
         }
+        experiment.log_artifact(wandb_artifact(adapters, getattr(logger, "upload_artifacts", False)))
+        adapters["logged"] = True
         write_lineage(experiment, logger._project, logger._wandb_init.get("entity"), [synth], [adapters])
 
 
