@@ -499,6 +499,10 @@ def render_report(directory: str | Path, show_examples: bool = False, reference:
             out += [table1_block(jobs), ""]
         if section.id == "negatives" and negative_levels_block(jobs):
             out += [negative_levels_block(jobs), ""]
+        notes = [
+            n for j in ok for n in j.results.get("extras", {}).get("report_notes", {}).get(section.id, [])
+        ]
+        out += [f"Not run here: {note}." for note in notes] + ([""] if notes else [])
         if section.id == "pooling":
             notes = [n for j in ok for n in j.results.get("extras", {}).get("pooling_notes", [])]
             out += [f"Not run here: {note}." for note in notes] + ([""] if notes else [])

@@ -67,3 +67,21 @@ def test_csv_logger_writes_the_same_layout(compose_config, tmp_path: Path) -> No
         assert list(csv.DictReader(handle)) == [
             {"system": "minilm+lora-global-full/condorcet", "task": "t1", "ap": "0.3", "ndcg@5": "0.4"}
         ]
+
+
+def test_an_artifact_of_a_relative_cache_path_is_an_absolute_reference(tmp_path: Path, monkeypatch) -> None:
+    """paths.cache_dir is `.cache` by default: the artifact's URI must still be absolute."""
+    from bench.run.tracking import wandb_artifact
+
+    (tmp_path / ".cache" / "adapters" / "k2" / "global").mkdir(parents=True)
+    (tmp_path / ".cache" / "adapters" / "k2" / "global" / "adapter_config.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    ref = {"type": "adapter-set", "name": "adapters-k2", "digest": "k2", "path": ".cache/adapters/k2"}
+    artifact = wandb_artifact(ref)
+    assert artifact.metadata == {"digest": "k2"}
+    refs = [entry.ref for entry in artifact.manifest.entries.values()]
+    assert refs and all(r.startswith(f"file://{tmp_path}/.cache/adapters/k2") for r in refs), refs
+    uploaded = wandb_artifact(ref, upload=True)  # logger.upload_artifacts=true: the files themselves
+    assert [entry.ref for entry in uploaded.manifest.entries.values()] == [None]
+    synth = wandb_artifact({**ref, "type": "synthetic-data", "name": "synth-k1"}, upload=True)
+    assert all(entry.ref for entry in synth.manifest.entries.values())  # synthetic data: never uploaded

@@ -65,3 +65,32 @@ def test_negative_levels_fall_from_hardest_to_easiest(compose_config, tmp_path: 
     assert cosines == sorted(cosines, reverse=True), cosines
     assert all(r["n"] == rows[0]["n"] > 0 for r in rows)
     assert OmegaConf.select(compose_config("experiment=negatives_curriculum"), "job.negative_levels") is True
+
+
+def test_specialised_adapters_train_on_the_labels_data_in_the_paper_profile(
+    compose_config, run_teamform, tmp_path: Path
+) -> None:
+    """Thesis Table 5.3 compares on the labels data: profile=paper adds it; elsewhere REPORT.md says so."""
+    from tests.cli_helpers import SMALL_DEMO, last_line, make_tiny_bert, tiny_model_args
+
+    assert list(compose_config("experiment=specialised", "profile=paper").job.mixes) == ["full", "labels"]
+    assert list(compose_config("experiment=specialised", "profile=default").job.mixes) == ["full"]
+    bert = make_tiny_bert(tmp_path / "bert")
+    common = [
+        "grid",
+        "profile=quick",
+        "experiment=specialised",
+        "logger=none",
+        *SMALL_DEMO,
+        *tiny_model_args(bert),
+    ]
+    both = run_teamform(*common, "specialised_mixes=[full,labels]", "train.max_steps=1", timeout=1200)
+    assert both.returncode == 0, both.stderr[-3000:]
+    rq5 = (last_line(both) / "REPORT.md").read_text().split("## RQ5")[1].split("\n## ")[0]
+    for mix in ("full", "labels"):
+        assert f"tinybert+lora-specialised-{mix}/condorcet" in rq5
+    assert "Not run here" not in rq5
+    one = run_teamform(*common, "train.max_steps=1", timeout=1200)
+    assert one.returncode == 0, one.stderr[-3000:]
+    rq5 = (last_line(one) / "REPORT.md").read_text().split("## RQ5")[1].split("\n## ")[0]
+    assert "Not run here: the specialised adapters on the labels data" in rq5 and "profile=paper" in rq5

@@ -241,7 +241,7 @@ def artifact_refs(adapters: AdapterSet) -> list[dict[str, str]]:
                 "type": "synthetic-data",
                 "name": f"synth-{Path(synth.get('dir', '')).name or synth['hash'][:16]}",
                 "digest": str(synth["hash"]),
-                "path": str(synth.get("dir", "")),
+                "path": str(Path(synth["dir"]).resolve()) if synth.get("dir") else "",
             }
         )
     refs.append(
@@ -249,7 +249,7 @@ def artifact_refs(adapters: AdapterSet) -> list[dict[str, str]]:
             "type": "adapter-set",
             "name": f"adapters-{adapters.dir.name}",
             "digest": adapters.dir.name,
-            "path": str(adapters.dir),
+            "path": str(Path(adapters.dir).resolve()),
         }
     )
     return refs

@@ -187,10 +187,11 @@ def wandb_artifact(ref: dict[str, str], upload: bool = False) -> Any:
     import wandb  # deferred: only W&B tracking needs it
 
     artifact = wandb.Artifact(ref["name"], type=ref["type"], metadata={"digest": ref["digest"]})
-    if upload and ref["type"] in UPLOADABLE and Path(ref["path"]).is_dir():
-        artifact.add_dir(ref["path"])
+    path = Path(ref["path"]).resolve()  # paths.cache_dir is relative by default (.cache): a URI is absolute
+    if upload and ref["type"] in UPLOADABLE and path.is_dir():
+        artifact.add_dir(str(path))
     else:
-        artifact.add_reference(f"file://{ref['path']}", checksum=False)
+        artifact.add_reference(path.as_uri(), checksum=False)
     return artifact
 
 

@@ -286,16 +286,19 @@ def _record_train_lineage(trainer: Any, artifact: SynthArtifact, root: Path) -> 
             "type": "synthetic-data",
             "name": f"synth-{artifact.path.name}",
             "digest": artifact_hash(artifact.path),
-            "path": str(artifact.path),
+            "path": str(Path(artifact.path).resolve()),
         }
         adapters = {
             "type": "adapter-set",
             "name": f"adapters-{root.name}",
             "digest": root.name,
-            "path": str(root),
+            "path": str(Path(root).resolve()),
         }
-        experiment.log_artifact(wandb_artifact(adapters, getattr(logger, "upload_artifacts", False)))
-        adapters["logged"] = True
+        try:
+            experiment.log_artifact(wandb_artifact(adapters, getattr(logger, "upload_artifacts", False)))
+            adapters["logged"] = True
+        except Exception as error:  # noqa: BLE001 - tracking must not sink a trained adapter; sync declares it
+            log.warning("the adapter set's artifact was not logged (teamform sync declares it): %s", error)
         write_lineage(experiment, logger._project, logger._wandb_init.get("entity"), [synth], [adapters])
 
 
