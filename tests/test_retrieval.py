@@ -113,6 +113,16 @@ class HashEncoder:
         return sum(len(t.split()) > self.max_tokens for t in texts)
 
 
+def test_without_concat_the_concatenations_are_never_encoded() -> None:
+    """A job whose views do not show the concatenated profile skips its (longest) texts."""
+    data, enc = tiny_dataset(), HashEncoder()
+    result = score_systems(data, enc, with_concat=False)
+    assert enc.calls == [("query", 2), ("document", 3 + 2)]  # the aspects only
+    assert np.isnan(result.concat).all() and result.concat.dtype == np.float32
+    np.testing.assert_array_equal(result.per_aspect, score_systems(data, HashEncoder()).per_aspect)
+    assert result.summary()["concat_texts"] == 0
+
+
 def test_per_aspect_scores_shape_and_nan_for_missing_aspects() -> None:
     data, enc = tiny_dataset(), HashEncoder(max_tokens=5)
     result = score_systems(data, enc)

@@ -200,10 +200,13 @@ def system_views(
     return views, notes, skipped
 
 
-def score_spec(dataset: Dataset, spec: ScorerSpec, aspects: list[str], index: IndexSpec) -> SystemScores:
-    """Per-aspect and concat scores of one scorer (or of a specialised set, aspect by aspect)."""
+def score_spec(
+    dataset: Dataset, spec: ScorerSpec, aspects: list[str], index: IndexSpec, with_concat: bool = True
+) -> SystemScores:
+    """Per-aspect and concat scores of one scorer (or of a specialised set, aspect by aspect, with
+    no concat); ``with_concat=False`` leaves the concatenation out (NaN), unencoded."""
     if spec.scorer is not None:
-        scores = score_systems(dataset, spec.scorer, aspects, index)
+        scores = score_systems(dataset, spec.scorer, aspects, index, with_concat=with_concat)
         scores.scorer = spec.name
         return scores
     missing = [a for a in aspects if a not in spec.per_aspect]
@@ -212,7 +215,7 @@ def score_spec(dataset: Dataset, spec: ScorerSpec, aspects: list[str], index: In
             f"the specialised adapters of {spec.name} do not cover aspects {missing}; "
             f"set eval.aspects to some of {sorted(spec.per_aspect)}"
         )
-    parts = [score_systems(dataset, spec.per_aspect[a], [a], index) for a in aspects]
+    parts = [score_systems(dataset, spec.per_aspect[a], [a], index, with_concat=False) for a in aspects]
     first = parts[0]
     nan = np.full_like(first.concat, np.nan)
     return SystemScores(
@@ -266,7 +269,7 @@ def evaluate_specs(
             len(chosen),
         )
         try:
-            scores = score_spec(dataset, spec, chosen, index)
+            scores = score_spec(dataset, spec, chosen, index, with_concat="concat" in settings.views)
         except UNUSABLE as error:  # this encoder cannot be used: skip its systems, keep the others
             skipped.append({"system": f"{spec.name}/*", "reason": one_line(error)})
             log.warning("skipping %s: %s", spec.name, one_line(error))

@@ -112,6 +112,7 @@ def score_systems(
     aspects: Sequence[str] | None = None,
     index: IndexSpec = IndexSpec(),
     aspect_scorers: Mapping[str, object] | None = None,
+    with_concat: bool = True,
 ) -> SystemScores:
     """Score every task against every employee, per aspect and on the concatenation.
 
@@ -126,6 +127,8 @@ def score_systems(
         index: FAISS index kind, ``top_k`` and parameters (lexical scorers use ``top_k`` only).
         aspect_scorers: a different scorer for some aspects (e.g. one specialised adapter per
             aspect); the concatenation and the other aspects use ``scorer``.
+        with_concat: encode and score the concatenated profiles; ``False`` leaves ``concat`` NaN
+            (a job whose views do not show it: the concatenations are the longest texts).
 
     Returns:
         The :class:`SystemScores`.
@@ -141,16 +144,18 @@ def score_systems(
     n_t, n_e = len(task_ids), len(employee_ids)
     # One document set per view: the chosen aspects, then the concatenation.
     views = [dataset.aspect_texts(a) for a in chosen]
-    concat = {e: text for e, text in dataset.concat_texts(chosen).items() if text}
+    concat = {e: text for e, text in dataset.concat_texts(chosen).items() if text} if with_concat else {}
     views.append(concat)
     owners = [aspect_scorers.get(a, scorer) for a in chosen] + [scorer]
     scores: list[np.ndarray | None] = [None] * len(views)
     for owner in {id(o): o for o in owners}.values():  # each scorer once, over all its views
-        mine = [i for i, o in enumerate(owners) if o is owner]
+        mine = [i for i, o in enumerate(owners) if o is owner and (views[i] or i < len(chosen))]
         for i, s in zip(mine, _score_views(owner, queries, [views[i] for i in mine], index), strict=True):
             scores[i] = s
     matrices = [
-        _scatter(np.array([column[e] for e in view], dtype=np.int64), s, n_t, n_e)
+        np.full((n_t, n_e), np.nan, dtype=np.float32)
+        if s is None
+        else _scatter(np.array([column[e] for e in view], dtype=np.int64), s, n_t, n_e)
         for view, s in zip(views, scores, strict=True)
     ]
     truncated = (
