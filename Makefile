@@ -13,12 +13,13 @@ export TRANSFORMERS_OFFLINE ?= 1
 export WANDB_MODE ?= offline
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: demo test bench lint lock ci-grid clean help
+.PHONY: demo test bench bench-grid lint lock ci-grid clean help
 
 help:
 	@echo "make demo   - create $(VENV), install, run the main job (default profile, offline)"
 	@echo "make test   - create/update $(VENV), install .[dev,...], run the whole test suite"
 	@echo "make bench  - speed benchmarks against peers (tests/perf), printed as a table"
+	@echo "make bench-grid - the default grid from a cold cache, this checkout vs BENCH_BASE, back to back (~1 h)"
 	@echo "make lint   - ruff, the import contracts (lint-imports) and the import-cycle check"
 	@echo "make lock   - re-resolve $(LOCK) from pyproject.toml's ranges in a fresh venv"
 
@@ -58,6 +59,12 @@ bench: $(VENV)/.installed-dev
 	@mkdir -p .benchmarks && rm -f .benchmarks/perf.json
 	$(BIN)/python -m pytest tests/perf -q --benchmark-enable -m perf --benchmark-json=.benchmarks/perf.json; \
 	status=$$?; $(BIN)/python -m tests.perf.table .benchmarks/perf.json; exit $$status
+
+# The default grid from a cold cache with this checkout's code and with BENCH_BASE's (git archive),
+# back to back, as a ratio; also the largest difference of their means (tests/perf/bench_grid.py).
+BENCH_BASE ?= 7abf2a0
+bench-grid: $(VENV)/.installed-base
+	$(BIN)/python -m tests.perf.bench_grid --base $(BENCH_BASE)
 
 ci-grid: $(VENV)/.installed-dev
 	$(BIN)/teamform grid profile=quick
