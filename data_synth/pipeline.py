@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.core.dataset import Dataset
 from bench.core.errors import TeamformError
-from bench.core.io import content_key, write_json
+from bench.core.io import cache_lock, content_key, write_json
 from data_synth.client import BudgetExceeded, LLMClient
 from data_synth.prompts import prompt_versions
 from data_synth.settings import STAGE_ORDER, SynthConfig
@@ -191,30 +191,33 @@ def synthesise(
     directory = Path(cache_dir) / "synth" / key
     if _is_finished(directory, settings.ordered_stages):
         return directory
-    _check_served(backend, settings)
-    directory.mkdir(parents=True, exist_ok=True)
-    ctx = StageContext(
-        dataset,
-        client,
-        settings,
-        directory,
-        encoder=encoder,
-        eureka_served=getattr(backend, "serves_eureka", backend.name != "simulated"),
-    )
-    for name in settings.ordered_stages:
-        done = load_done(ctx, name)
-        if done is not None and getattr(STAGES[name], "is_current", lambda c, d: True)(ctx, done):
-            continue
-        try:
-            _run_stage(ctx, name)
-        except BudgetExceeded as error:
-            write_manifest(ctx, key, complete=False, stopped=f"budget: {error}")
-            raise SynthIncomplete(
-                f"{error}. The partial artifact in {directory} is valid (manifest complete: false); "
-                "run the same command with a larger budget to finish it"
-            ) from None
-        except TeamformError as error:
-            write_manifest(ctx, key, complete=False, stopped=str(error))
-            raise
-    write_manifest(ctx, key, complete=True)
-    return directory
+    with cache_lock(directory):  # jobs running at once: one fills it, the others reuse it
+        if _is_finished(directory, settings.ordered_stages):
+            return directory
+        _check_served(backend, settings)
+        directory.mkdir(parents=True, exist_ok=True)
+        ctx = StageContext(
+            dataset,
+            client,
+            settings,
+            directory,
+            encoder=encoder,
+            eureka_served=getattr(backend, "serves_eureka", backend.name != "simulated"),
+        )
+        for name in settings.ordered_stages:
+            done = load_done(ctx, name)
+            if done is not None and getattr(STAGES[name], "is_current", lambda c, d: True)(ctx, done):
+                continue
+            try:
+                _run_stage(ctx, name)
+            except BudgetExceeded as error:
+                write_manifest(ctx, key, complete=False, stopped=f"budget: {error}")
+                raise SynthIncomplete(
+                    f"{error}. The partial artifact in {directory} is valid (manifest complete: false); "
+                    "run the same command with a larger budget to finish it"
+                ) from None
+            except TeamformError as error:
+                write_manifest(ctx, key, complete=False, stopped=str(error))
+                raise
+        write_manifest(ctx, key, complete=True)
+        return directory

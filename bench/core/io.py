@@ -1,7 +1,9 @@
-"""Crash-safe file writes and content keys.
+"""Crash-safe file writes, content keys, and the lock that fills a cache entry once.
 
 Every artifact is written to a temporary file in its directory, flushed to disk and renamed into
 place, so a crash (even ``kill -9``) leaves either the old file or the new one, never half a file.
+:func:`cache_lock` serialises the processes that would fill the same content-addressed entry
+(two grid jobs running at once that need the same adapter set or synthetic data).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +68,19 @@ def content_key(*parts: Any, length: int = 16) -> str:
     """
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+
+
+@contextmanager
+def cache_lock(entry: str | Path) -> Iterator[None]:
+    """Hold the exclusive lock on filling the cache entry ``entry`` (a directory), across processes.
+
+    The lock is the kernel's (``flock`` through :mod:`filelock`) on ``.{name}.lock`` beside the
+    entry, so a killed holder releases it. Whoever gets it second finds the entry finished and
+    reuses it: check for the finished entry again inside the lock.
+    """
+    from filelock import FileLock  # deferred: only cache fills need it
+
+    entry = Path(entry)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(entry.parent / f".{entry.name}.lock")):
+        yield

@@ -7,11 +7,12 @@ A grid job never raises: it records ``ok``, ``skipped`` or ``failed`` with a one
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from bench.core.errors import ConfigError
 from bench.core.io import atomic_write_text, write_json
@@ -24,16 +25,35 @@ from bench.run.record import experiment_of, job_overrides, write_results
 log = logging.getLogger(__name__)
 
 
+def parallel_threads() -> int | None:
+    """CPU threads for a job the launcher runs beside others (``hydra.launcher.n_jobs`` > 1, the
+    joblib launcher of ``profile=default``): the cores divided among the jobs; ``None`` otherwise."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    n_jobs = OmegaConf.select(HydraConfig.get(), "launcher.n_jobs", default=None)
+    if not isinstance(n_jobs, int) or n_jobs <= 1:
+        return None
+    return max(1, (os.cpu_count() or 1) // n_jobs)
+
+
 def run_grid_job(cfg: DictConfig) -> dict[str, Any]:
     """Run one grid job by ``job.kind``; always write ``job.json`` (status, reason, wall-clock)."""
     out = run_dir()
     started = time.time()
+    threads = parallel_threads()
+    if threads is not None:  # jobs side by side: each its share of the cores, no oversubscription
+        import torch  # deferred: as the job kinds
+
+        torch.set_num_threads(threads)
     overrides = job_overrides()
     record: dict[str, Any] = {
         "job": out.name,
         "experiment": experiment_of(overrides),
         "overrides": overrides,
         "kind": cfg.job.kind,
+        **({"threads": threads} if threads is not None else {}),
     }
     try:
         if cfg.job.kind not in KINDS:

@@ -9,6 +9,7 @@ when a previous run was interrupted. Seeded: the same key gives the same weights
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ import torch
 
 from bench.core.dataset import Dataset
 from bench.core.errors import TeamformError
-from bench.core.io import write_json
+from bench.core.io import cache_lock, write_json
 from bench.core.runstore import code_version
 from bench.run.adapters import GLOBAL, AdapterSet, adapter_dirname, adapter_key, artifact_hash
 from bench.run.dev_eval import make_dev_eval
@@ -109,9 +110,54 @@ def train_adapter_set(
     )
     root = Path(cache_dir) / "adapters" / key
     if (root / "metadata.json").exists():
-        found = AdapterSet.load(root)
-        found.reused = True
-        return found
+        return _reused(root)
+    with _fill_lock(root):
+        if (root / "metadata.json").exists():  # trained by another job while this one waited
+            return _reused(root)
+        return _train_set(
+            root,
+            key,
+            dataset,
+            artifact,
+            make_encoder,
+            settings,
+            precision,
+            synth_hash,
+            probe,
+            logger_factory,
+            callbacks,
+        )
+
+
+def _reused(root: Path) -> AdapterSet:
+    found = AdapterSet.load(root)
+    found.reused = True
+    return found
+
+
+def _fill_lock(root: Path) -> Any:
+    """:func:`bench.core.io.cache_lock` on the set, in a single-process run (two grid jobs at
+    once); not under DDP, whose ranks train the set together (the launched ranks set ``LOCAL_RANK``)."""
+    import torch.distributed as dist
+
+    distributed = "LOCAL_RANK" in os.environ or (dist.is_available() and dist.is_initialized())
+    return contextlib.nullcontext() if distributed else cache_lock(root)
+
+
+def _train_set(
+    root: Path,
+    key: str,
+    dataset: Dataset,
+    artifact: SynthArtifact,
+    make_encoder: Callable[[], Any],
+    settings: TrainSettings,
+    precision: str,
+    synth_hash: str,
+    probe: Any,
+    logger_factory: LoggerFactory | None,
+    callbacks: Sequence[Any],
+) -> AdapterSet:
+    """Train every adapter of the set into ``root`` and write its ``metadata.json`` last."""
     started = time.time()
     results = {}
     for name in adapter_names(dataset, settings):
