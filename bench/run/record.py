@@ -6,6 +6,7 @@ A run directory is finished when ``results.json`` exists: :func:`write_results` 
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 from pathlib import Path
@@ -51,11 +52,14 @@ def grid_provenance(
     """The grid-level provenance of ``grid.json`` (adds profile, wall-clock and device)."""
     import torch  # deferred: only the end of a grid needs the device name
 
-    device = (
-        torch.cuda.get_device_name(0)
-        if torch.cuda.is_available()
-        else f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
-    )
+    n_jobs = OmegaConf.select(config, "hydra.launcher.n_jobs", default=None)
+    if torch.cuda.is_available():
+        device = torch.cuda.get_device_name(0)
+    elif isinstance(n_jobs, int) and n_jobs > 1:  # the joblib launcher of profile=default
+        each = max(1, (os.cpu_count() or 1) // n_jobs)
+        device = f"cpu ({platform.machine()}, {n_jobs} jobs at once, {each} thread{'s' * (each > 1)} each)"
+    else:
+        device = f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
     return {
         "code_version": code_version(),
         "dataset": dataset_name or OmegaConf.select(config, "data._target_", default="").rsplit(".", 1)[-1],

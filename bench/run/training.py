@@ -113,6 +113,7 @@ def train_adapter_set(
         return _reused(root)
     with _fill_lock(root):
         if (root / "metadata.json").exists():  # trained by another job while this one waited
+            log.info("adapter set %s was trained by another job meanwhile: reused", key)
             return _reused(root)
         return _train_set(
             root,
@@ -158,6 +159,7 @@ def _train_set(
     callbacks: Sequence[Any],
 ) -> AdapterSet:
     """Train every adapter of the set into ``root`` and write its ``metadata.json`` last."""
+    log.info("training adapter set %s", key)
     started = time.time()
     results = {}
     for name in adapter_names(dataset, settings):
