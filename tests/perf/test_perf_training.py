@@ -8,7 +8,12 @@ on the bundled MiniLM, :class:`models.datamodule.PairDataModule` and
 dropout 0.05, every linear layer but the pooler), AdamW (lr 4e-4, weight decay 0.1, linear
 warm-up), fp32, no gradient clipping. Both get the same batches of 24 (query, positive) pairs of
 the demo's synthetic training data (global adapter, ``train.mix=full``, no explicit negatives),
-max length 256 for queries and documents.
+max length 256 for queries and documents. The second row, "one LoRA step with hard negatives",
+trains on the ideal curriculums (``train.mix=curriculums``) with one scheduled hard negative per
+query (``negatives.schedule=fixed``, level 2), as the negatives experiments do: ours embeds the
+batch's negatives and scores every query against all positives and negatives of the batch; the
+peer gets the same (anchor, positive, negative) triplets, which ``MultipleNegativesRankingLoss``
+scores the same way.
 
 Before timing: with the adapters freshly initialised and dropout off, both losses on the first
 batch must agree within 1e-5, and the trainable parameters must match. Then each round trains a
@@ -33,6 +38,7 @@ from tests.perf.timing import interleaved, record
 pytestmark = pytest.mark.perf
 
 BATCH, MAX_LEN, TAU, WARMUP, STEPS, ROUNDS, TARGET = 24, 256, 0.1, 1, 3, 1, 1.2
+NEGATIVE_LEVEL = 2  # the hard-negative row: schedule=fixed at this level (negatives_fixed's)
 SYNTH = [
     "profile=quick",
     "logger=none",
@@ -64,8 +70,9 @@ def training_data(tmp_path_factory: pytest.TempPathFactory):
     return dataset, load_artifact(Path(directory))
 
 
-def make_ours(dataset, artifact, max_steps: int):  # noqa: ANN001, ANN201
-    """Encoder with fresh LoRA, data module and Lightning module, as ``train_adapter`` builds them."""
+def make_ours(dataset, artifact, max_steps: int, negatives: bool = False):  # noqa: ANN001, ANN201
+    """Encoder with fresh LoRA, data module and Lightning module, as ``train_adapter`` builds them
+    (``negatives``: curriculum pairs, each with its level-2 hard negative)."""
     from functools import partial
 
     from models.datamodule import PairDataModule
@@ -83,9 +90,10 @@ def make_ours(dataset, artifact, max_steps: int):  # noqa: ANN001, ANN201
         artifact,
         dataset,
         encoder.tokenize,
-        mix="full",
+        mix="curriculums" if negatives else "full",
         label_negatives=False,
-        schedule="none",
+        schedule="fixed" if negatives else "none",
+        level=NEGATIVE_LEVEL if negatives else None,
         batch_size=BATCH,
         max_steps=max_steps,
         dev_fraction=0.1,
@@ -102,10 +110,8 @@ def make_ours(dataset, artifact, max_steps: int):  # noqa: ANN001, ANN201
     return encoder, data, module
 
 
-def make_peer(
-    pair_texts: tuple[list[str], list[str]], batches: list[list[int]], max_steps: int, output_dir: Path
-):  # noqa: ANN201
-    """SentenceTransformerTrainer over the same pairs, yielding exactly ``batches`` in order."""
+def make_peer(pair_texts: tuple[list[str], ...], batches: list[list[int]], max_steps: int, output_dir: Path):  # noqa: ANN201
+    """SentenceTransformerTrainer over the same pairs (or triplets), yielding ``batches`` in order."""
     from datasets import Dataset
     from peft import LoraConfig
     from sentence_transformers import (
@@ -140,8 +146,7 @@ def make_peer(
             bias="none",
         )
     )
-    queries, positives = pair_texts
-    train = Dataset.from_dict({"anchor": queries, "positive": positives})
+    train = Dataset.from_dict(dict(zip(("anchor", "positive", "negative"), pair_texts, strict=False)))
     args = SentenceTransformerTrainingArguments(
         output_dir=str(output_dir),
         per_device_train_batch_size=BATCH,
@@ -173,14 +178,25 @@ def trainable(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def test_training_vs_sentence_transformers(benchmark, training_data, tmp_path: Path) -> None:
+def negative_texts(data, steps: int) -> list[str]:  # noqa: ANN001
+    """Each pair's hard negative under ``data``'s fixed schedule (the same at every step)."""
+    from models.datamodule import PairDataset
+
+    examples = PairDataset(data.pairs, "fixed", steps, NEGATIVE_LEVEL, 0, 0)
+    texts = [examples[(i, 0)]["negatives"] for i in range(len(examples))]
+    assert all(len(t) == 1 for t in texts), "a curriculum pair without its hard negative"
+    return [t[0] for t in texts]
+
+
+@pytest.mark.parametrize("negatives", [False, True], ids=["in-batch", "hard-negatives"])
+def test_training_vs_sentence_transformers(benchmark, training_data, tmp_path: Path, negatives: bool) -> None:
     import lightning as L
     from lightning.pytorch.callbacks import Callback
     from transformers import TrainerCallback
 
     dataset, artifact = training_data
     steps = WARMUP + STEPS
-    encoder, data, module = make_ours(dataset, artifact, steps)
+    encoder, data, module = make_ours(dataset, artifact, steps, negatives)
     batches = [[i for i, _ in batch] for batch in data.sampler()][:steps]
     assert len(batches) == steps and all(len(b) == BATCH for b in batches), (
         "too few training pairs for the steps"
@@ -190,16 +206,25 @@ def test_training_vs_sentence_transformers(benchmark, training_data, tmp_path: P
         encoder.format([p.query for p in pairs], "query"),
         encoder.format([p.positive for p in pairs], "document"),
     )
+    if negatives:
+        texts = (*texts, encoder.format(negative_texts(data, steps), "document"))
     model, peer_loss, _ = make_peer(texts, batches, steps, tmp_path / "st")
 
     # same output first: identical initial loss on batch 0 (adapters are zero at init; no dropout)
     first = batches[0]
     q, d = [texts[0][i] for i in first], [texts[1][i] for i in first]
+    n = [texts[2][i] for i in first] if negatives else []
     encoder.model.eval()
     model.eval()
     with torch.no_grad():
-        ours_loss = float(module.loss(encoder.tokenize(q, "query"), encoder.tokenize(d, "document")))
-        features = [model.tokenize(q), model.tokenize(d)]
+        ours_loss = float(
+            module.loss(
+                encoder.tokenize(q, "query"),
+                encoder.tokenize(d, "document"),
+                encoder.tokenize(n, "document") if n else None,
+            )
+        )
+        features = [model.tokenize(q), model.tokenize(d), *([model.tokenize(n)] if n else [])]
         peer_value = float(peer_loss(features, None))
     diff = abs(ours_loss - peer_value)
     same_params = trainable(encoder.model) == trainable(model)
@@ -227,7 +252,7 @@ def test_training_vs_sentence_transformers(benchmark, training_data, tmp_path: P
             self.stamps.append(time.perf_counter())
 
     def ours() -> None:
-        _, data_r, module_r = make_ours(dataset, artifact, steps)
+        _, data_r, module_r = make_ours(dataset, artifact, steps, negatives)
         L.seed_everything(0, workers=True, verbose=False)
         stamp = Stamp()
         trainer = L.Trainer(
@@ -263,7 +288,9 @@ def test_training_vs_sentence_transformers(benchmark, training_data, tmp_path: P
     ratio = ours_rate / peer_rate
     record(
         benchmark,
-        "training: LoRA InfoNCE, MiniLM, batch 24 (global adapter)",
+        "training: one LoRA step with hard negatives, MiniLM, batch 24 (+ 24 level-2 negatives)"
+        if negatives
+        else "training: LoRA InfoNCE, MiniLM, batch 24 (global adapter)",
         ours=f"{ours_rate:.2f} samples/s",
         peer=f"{peer_rate:.2f} samples/s (SentenceTransformerTrainer + MNRL)",
         ratio=ratio,
