@@ -74,13 +74,16 @@ def content_key(*parts: Any, length: int = 16) -> str:
 def cache_lock(entry: str | Path) -> Iterator[None]:
     """Hold the exclusive lock on filling the cache entry ``entry`` (a directory), across processes.
 
-    The lock is the kernel's (``flock`` through :mod:`filelock`) on ``.{name}.lock`` beside the
-    entry, so a killed holder releases it. Whoever gets it second finds the entry finished and
-    reuses it: check for the finished entry again inside the lock.
+    The lock is the kernel's (``flock`` through :mod:`filelock`) on
+    ``{cache}/.locks/{kind}-{key}.lock`` for the entry ``{cache}/{kind}/{key}`` (out of the
+    entries' own folder, which lists entries only), so a killed holder releases it. Whoever gets
+    it second finds the entry finished and reuses it: check for the finished entry again inside.
     """
     from filelock import FileLock  # deferred: only cache fills need it
 
     entry = Path(entry)
     entry.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(entry.parent / f".{entry.name}.lock")):
+    locks = entry.parent.parent / ".locks"
+    locks.mkdir(exist_ok=True)
+    with FileLock(str(locks / f"{entry.parent.name}-{entry.name}.lock")):
         yield
