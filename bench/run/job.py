@@ -7,7 +7,6 @@ A grid job never raises: it records ``ok``, ``skipped`` or ``failed`` with a one
 from __future__ import annotations
 
 import logging
-import os
 import time
 import traceback
 from typing import Any
@@ -20,7 +19,7 @@ from bench.core.runstore import run_dir
 from bench.run.kinds import KINDS
 from bench.run.preflight import job_problem
 from bench.run.recipe import JobSkipped, load_and_guard, run_job
-from bench.run.record import experiment_of, job_overrides, write_results
+from bench.run.record import experiment_of, job_overrides, threads_per_job, write_results
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ def parallel_threads() -> int | None:
     n_jobs = OmegaConf.select(HydraConfig.get(), "launcher.n_jobs", default=None)
     if not isinstance(n_jobs, int) or n_jobs <= 1:
         return None
-    return max(1, (os.cpu_count() or 1) // n_jobs)
+    return threads_per_job(n_jobs)
 
 
 def run_grid_job(cfg: DictConfig) -> dict[str, Any]:

@@ -46,6 +46,11 @@ def job_provenance(cfg: DictConfig, dataset: Dataset) -> dict[str, Any]:
     }
 
 
+def threads_per_job(n_jobs: int) -> int:
+    """The CPU threads of each of ``n_jobs`` grid jobs running at once: the cores divided among them."""
+    return max(1, (os.cpu_count() or 1) // n_jobs)
+
+
 def grid_provenance(
     config: DictConfig, started: float, dataset_name: str = "", dataset_hash: str = ""
 ) -> dict[str, Any]:
@@ -56,7 +61,7 @@ def grid_provenance(
     if torch.cuda.is_available():
         device = torch.cuda.get_device_name(0)
     elif isinstance(n_jobs, int) and n_jobs > 1:  # the joblib launcher of profile=default
-        each = max(1, (os.cpu_count() or 1) // n_jobs)
+        each = threads_per_job(n_jobs)
         device = f"cpu ({platform.machine()}, {n_jobs} jobs at once, {each} thread{'s' * (each > 1)} each)"
     else:
         device = f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
