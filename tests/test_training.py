@@ -234,3 +234,31 @@ def test_training_lengths_cut_training_texts_only(tmp_path: Path, tiny_bert: Pat
     )
     with pytest.raises(ConfigError, match="train.max_doc_length must be >= 1"):
         settings(max_doc_length=0)
+
+
+@pytest.mark.slow  # four short trainings: ~30 s on a loaded 2-core CPU
+def test_fast_dropout_masks_are_their_own_adapter_reproducible_and_resumable(
+    tmp_path: Path, tiny_bert: Path, artifact
+) -> None:
+    ds = tiny_dataset()
+    fast = settings(dropout_masks="fast")
+    torch_masks = train_adapter_set(ds, artifact, encoder_factory(tiny_bert), settings(), tmp_path / "t")
+    straight = train_adapter_set(ds, artifact, encoder_factory(tiny_bert), fast, tmp_path / "a")
+    assert straight.dir.name != torch_masks.dir.name  # another cache key: other masks, other weights
+    assert straight.metadata["dropout_masks"] == "fast" and torch_masks.metadata["dropout_masks"] == "torch"
+    a, t = adapter_weights(straight), adapter_weights(torch_masks)
+    assert max((a[k] - t[k]).abs().max().item() for k in a) > 1e-5
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train_adapter_set(
+            ds, artifact, encoder_factory(tiny_bert), fast, tmp_path / "b", callbacks=[CrashAt(7)]
+        )
+    resumed = train_adapter_set(ds, artifact, encoder_factory(tiny_bert), fast, tmp_path / "b")
+    assert resumed.dir.name == straight.dir.name and resumed.metadata["adapters"]["global"]["resumed"]
+    b = adapter_weights(resumed)  # the masks after the resume continue the generator's stream
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=0)
+    auto = settings(dropout_masks="auto")
+    assert auto.resolved_dropout_masks(cuda=False) == "fast"
+    assert auto.resolved_dropout_masks(cuda=True) == "torch"
+    with pytest.raises(ConfigError, match="train.dropout_masks"):
+        settings(dropout_masks="philox")

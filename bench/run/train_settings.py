@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.core.errors import ConfigError, unknown_choice
+from models.dropout import MASKS, resolve_masks
 from models.lora import LoraSettings
 from models.negatives import check_schedule
 from models.pairs import MIXES
@@ -76,6 +77,7 @@ class TrainSettings:
     epochs: int = 1
     max_steps: int = -1
     precision: str = "auto"
+    dropout_masks: str = "torch"
     gradient_checkpointing: bool = False
     dev_fraction: float = 0.1
     dev_metrics: Sequence[str] = ("ndcg@5", "ap")
@@ -93,6 +95,8 @@ class TrainSettings:
             raise unknown_choice("train.mix", self.mix, MIXES)
         if self.precision not in PRECISIONS:
             raise unknown_choice("train.precision", self.precision, PRECISIONS)
+        if self.dropout_masks not in MASKS:
+            raise unknown_choice("train.dropout_masks", self.dropout_masks, MASKS)
         if isinstance(self.negatives, dict):
             self.negatives = NegativeSettings(**self.negatives)
         if isinstance(self.lora, dict):
@@ -119,6 +123,10 @@ class TrainSettings:
         if self.precision == "auto":
             return "bf16-mixed" if cuda else "32-true"
         return self.precision
+
+    def resolved_dropout_masks(self, cuda: bool) -> str:
+        """``auto``: :class:`models.dropout.FastDropout` on the CPU, PyTorch's dropout on a GPU."""
+        return resolve_masks(self.dropout_masks, "cuda" if cuda else "cpu")
 
     def key_parts(self) -> dict[str, Any]:
         """The settings that change the trained weights (for the adapters' content key)."""

@@ -102,12 +102,13 @@ def train_adapter_set(
         The finished :class:`bench.run.adapters.AdapterSet`.
     """
     probe = make_encoder()
-    cuda = torch.cuda.is_available() and settings.accelerator in ("auto", "gpu", "cuda")
+    cuda = _on_cuda(settings)
     precision = settings.resolved_precision(cuda)
     synth_hash = artifact_hash(artifact.path)
-    key = adapter_key(
-        settings.key_parts(), dataset.hash, synth_hash, probe.fingerprint, {"precision": precision}
-    )
+    numerics = {"precision": precision}
+    if settings.resolved_dropout_masks(cuda) != "torch":  # only when set: older adapter keys stay valid
+        numerics["dropout_masks"] = settings.resolved_dropout_masks(cuda)
+    key = adapter_key(settings.key_parts(), dataset.hash, synth_hash, probe.fingerprint, numerics)
     root = Path(cache_dir) / "adapters" / key
     if (root / "metadata.json").exists():
         return _reused(root)
@@ -128,6 +129,10 @@ def train_adapter_set(
             logger_factory,
             callbacks,
         )
+
+
+def _on_cuda(settings: TrainSettings) -> bool:
+    return torch.cuda.is_available() and settings.accelerator in ("auto", "gpu", "cuda")
 
 
 def _reused(root: Path) -> AdapterSet:
@@ -186,6 +191,7 @@ def _train_set(
         "config_hash": key,
         "train": settings.key_parts(),
         "precision": precision,
+        "dropout_masks": settings.resolved_dropout_masks(_on_cuda(settings)),
         "dataset": {"name": dataset.name, "hash": dataset.hash},
         "synth": {"hash": synth_hash, "dir": str(artifact.path)},
         "model": {"fingerprint": probe.fingerprint, **probe.settings()},
@@ -218,6 +224,7 @@ def train_adapter(
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     from models.datamodule import PairDataModule
+    from models.dropout import use_fast_dropout
     from models.lit_module import DualEncoderModule
     from models.lora import apply_lora, enable_gradient_checkpointing
 
@@ -230,6 +237,8 @@ def train_adapter(
     encoder = make_encoder()
     settings.apply_lengths(encoder)
     encoder.model = apply_lora(encoder.model, settings.lora)
+    if settings.resolved_dropout_masks(_on_cuda(settings)) == "fast":
+        use_fast_dropout(encoder.model)
     if settings.gradient_checkpointing:
         enable_gradient_checkpointing(encoder.model)
     data = PairDataModule(
