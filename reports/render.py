@@ -320,8 +320,9 @@ def embedding_caption(jobs: list[Job]) -> str:
     text = f"{method} of the {what}' embeddings under the base and the fine-tuned model."
     sep = data.get("separation") or {}
     if "before" in sep and "after" in sep:
+        against = data.get("separation_against", "judged non-relevant")
         text += (
-            " Mean cosine of judged relevant pairs minus judged non-relevant pairs: "
+            f" Mean cosine of judged relevant pairs minus {against} pairs: "
             f"{sep['before']:+.3f} before, {sep['after']:+.3f} after fine-tuning."
         )
     return text

@@ -102,6 +102,24 @@ def test_swap_reaches_lora_and_body_dropouts(minilm_dir) -> None:
 
 def test_auto_is_fast_on_cpu_only_and_unknown_names_fail() -> None:
     assert resolve_masks("auto", "cpu") == "fast" and resolve_masks("auto", "cuda") == "torch"
-    assert resolve_masks("torch", "cpu") == "torch" and resolve_masks("fast", "cuda") == "fast"
+    assert resolve_masks("torch", "cpu") == "torch" and resolve_masks("fast", "cpu") == "fast"
     with pytest.raises(ConfigError, match="train.dropout_masks"):
         resolve_masks("philox", "cpu")
+    with pytest.raises(ConfigError, match="on a GPU use torch"):
+        resolve_masks("fast", "cuda")
+
+
+def test_one_64_bit_draw_serves_four_mask_elements(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    sizes = []
+    real = np.random.PCG64DXSM
+
+    class Counting(real):
+        def random_raw(self, size=None, output=True):  # noqa: ANN001, ANN201
+            sizes.append(size)
+            return super().random_raw(size, output)
+
+    monkeypatch.setattr(np.random, "PCG64DXSM", Counting)
+    drop_mask((10, 7), 0.1)
+    assert sizes == [18]  # 70 elements: ceil(70 / 4) words

@@ -94,3 +94,42 @@ def test_specialised_adapters_train_on_the_labels_data_in_the_paper_profile(
     assert one.returncode == 0, one.stderr[-3000:]
     rq5 = (last_line(one) / "REPORT.md").read_text().split("## RQ5")[1].split("\n## ")[0]
     assert "Not run here: the specialised adapters on the labels data" in rq5 and "profile=paper" in rq5
+
+
+def test_embedding_separation_falls_back_to_unjudged_pairs_when_nothing_is_judged_non_relevant() -> None:
+    import numpy as np
+
+    from bench.core.dataset import Dataset, Employee, Task
+    from bench.run.kinds import judged_grades, separation_of
+    from reports.render import embedding_caption
+
+    employees = [Employee(e, {"role": e}) for e in ("a", "b", "c")]
+    tasks = [Task("t1", "p", "q1"), Task("t2", "p", "q2")]
+    positives_only = Dataset("x", employees, tasks, {"t1": {"a": 1}, "t2": {"b": 2}}, aspects=["role"])
+    grades = judged_grades(positives_only, ["t1", "t2"])
+    assert grades.tolist() == [[1, -1, -1], [-1, 1, -1]]
+    queries = np.array([[1.0, 0.0], [0.0, 1.0]])
+    docs = np.array([[2.0, 0.0], [0.0, 3.0], [1.0, 1.0]])  # a = t1, b = t2, c between them
+    cos = np.sqrt(0.5)
+    assert separation_of(queries, docs, grades) == round(1.0 - (0 + cos + 0 + cos) / 4, 4)
+    judged = judged_grades(
+        Dataset("y", employees, tasks, {"t1": {"a": 1, "c": 0}, "t2": {"b": 1}}, aspects=["role"]),
+        ["t1", "t2"],
+    )
+    assert separation_of(queries, docs, judged) == round(1.0 - cos, 4)  # only the judged 0 counts
+    assert separation_of(queries, docs, np.full((2, 3), -1, dtype=np.int8)) is None
+
+    class _Job:
+        results = {
+            "extras": {
+                "embedding": {
+                    "method": "UMAP",
+                    "kinds": ["query"],
+                    "separation": {"before": 0.1, "after": 0.25},
+                    "separation_against": "unjudged",
+                }
+            }
+        }
+
+    caption = embedding_caption([_Job()])
+    assert "judged relevant pairs minus unjudged pairs: +0.100 before, +0.250 after" in caption

@@ -79,23 +79,15 @@ def embedding_picture(job: Job, trained: Trained) -> dict[str, Any]:
             f"{cfg.model.name}+{trained.tag}",
         ),
     }
-    column = {e: i for i, e in enumerate(dataset.employee_ids)}
-    pairs = [
-        (q, column[e], g > 0)
-        for q, t in enumerate(tasks)
-        for e, g in dataset.qrels[t.id].items()
-        if e in column
-    ]
+    grades = judged_grades(dataset, [t.id for t in tasks])  # (tasks, employees): 1, 0 or -1 (unjudged)
+    against = "judged non-relevant" if (grades == 0).any() else "unjudged"
     points, separation = {}, {}
     for key, model in models.items():
         queries = np.asarray(model.encode_queries([t.query for t in tasks]), dtype=np.float64)
         employees = np.asarray(model.encode_documents(docs), dtype=np.float64)
-        q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
-        d = employees / np.linalg.norm(employees, axis=1, keepdims=True)
-        cosines = np.array([q[i] @ d[j] for i, j, _ in pairs])
-        relevant = np.array([r for _, _, r in pairs], dtype=bool)
-        if relevant.any() and (~relevant).any():
-            separation[key] = round(float(cosines[relevant].mean() - cosines[~relevant].mean()), 4)
+        value = separation_of(queries, employees, grades)
+        if value is not None:
+            separation[key] = value
         both = np.vstack([queries, employees])
         reducer = umap.UMAP(
             n_components=2,
@@ -112,7 +104,41 @@ def embedding_picture(job: Job, trained: Trained) -> dict[str, Any]:
         "kinds": ["query"] * len(tasks) + ["employee"] * len(docs),
         "groups": [0] * len(tasks) + skill_areas(dataset),
         "separation": separation,
+        "separation_against": against,
     }
+
+
+def judged_grades(dataset: Dataset, task_ids: list[str]) -> np.ndarray:
+    """``(tasks, employees)`` int8: 1 judged relevant, 0 judged non-relevant, -1 not judged."""
+    column = {e: i for i, e in enumerate(dataset.employee_ids)}
+    grades = np.full((len(task_ids), len(column)), -1, dtype=np.int8)
+    for row, task in enumerate(task_ids):
+        for employee, grade in dataset.qrels[task].items():
+            if employee in column:
+                grades[row, column[employee]] = 1 if grade > 0 else 0
+    return grades
+
+
+def separation_of(queries: np.ndarray, employees: np.ndarray, grades: np.ndarray) -> float | None:
+    """Mean cosine of judged relevant pairs minus that of judged non-relevant ones.
+
+    Where nothing is judged non-relevant (O*NET's qrels hold relevant pairs only), the relevant
+    pairs are set against every unjudged pair instead. ``None`` without relevant pairs or without
+    anything to set them against.
+
+    Example:
+        >>> q = np.array([[1.0, 0.0]]); d = np.array([[1.0, 0.0], [0.0, 1.0]])
+        >>> separation_of(q, d, np.array([[1, 0]])), separation_of(q, d, np.array([[1, -1]]))
+        (1.0, 1.0)
+    """
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    d = employees / np.linalg.norm(employees, axis=1, keepdims=True)
+    cosines = q @ d.T  # (tasks, employees)
+    relevant = grades == 1
+    other = grades == 0 if (grades == 0).any() else grades == -1
+    if not relevant.any() or not other.any():
+        return None
+    return round(float(cosines[relevant].mean() - cosines[other].mean()), 4)
 
 
 def negative_levels(job: Job, artifact: SynthArtifact) -> list[dict[str, Any]]:
