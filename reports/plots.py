@@ -111,7 +111,8 @@ def embedding_picture(directory: Path, jobs: list) -> Path | None:
             )
         title = f"{key} fine-tuning ({data.get('method', 'PCA')})"
         if key in separation:
-            title += f"\nrelevant - non-relevant cosine: {separation[key]:+.3f}"
+            other = "unjudged" if data.get("separation_against") == "unjudged" else "non-relevant"
+            title += f"\nrelevant - {other} cosine: {separation[key]:+.3f}"
         ax.set_title(title, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
