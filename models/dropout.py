@@ -93,7 +93,7 @@ class FastDropout(nn.Dropout):
         zero = torch.zeros((), dtype=input.dtype)
         scale = torch.full((), 1.0 / (1.0 - drop), dtype=input.dtype)
         # one multiplier tensor (0 or the scale): the backward pass is one product, as nn.Dropout's
-        factor = torch.where(_lanes(input.shape) < _threshold(self.p), zero, scale)
+        factor = torch.where(drop_mask(input.shape, self.p), zero, scale)
         return input.mul_(factor) if self.inplace else input * factor
 
 
