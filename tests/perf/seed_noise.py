@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## Seed noise of {args.metric} ({len(names)} systems scored by every grid)\n")
     print(
         "| set | grids | profile | seeds | dataset hash | wall-clock "
-        "| median seed sd | max seed sd | median 95% CI width |"
+        "| median seed sd (of those that vary) | max seed sd | median 95% CI width |"
     )
     print("|---|---:|---|---|---|---|---:|---:|---:|")
     for label, grids in sets.items():
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         cells.append(_join(_secs(p.get("wall_clock_s")) for p in prov))
         print(
             f"| {label} | {len(grids)} | {' | '.join(cells)} "
-            f"| {np.nanmedian(sd):.4f} | {np.nanmax(sd):.4f} | {np.median(widths):.3f} |"
+            f"| {_median(sd):.4f} ({_median(sd[sd > 0]):.4f}) | {_max(sd):.4f} | {np.median(widths):.3f} |"
         )
     (ma, _, sda), (mb, _, sdb) = stats["A"], stats["B"]
     diff = mb.mean(axis=0) - ma.mean(axis=0)
@@ -136,6 +136,14 @@ def _key_rows(stats: dict, names: list[str], reference: str) -> None:
                 f"| {np.median(widths[:, j]):.3f} | {100 * delta:+.1f}%"
             )
         print(f"| {name} | {' | '.join(cells)} |")
+
+
+def _median(values: np.ndarray) -> float:
+    return float(np.median(values)) if values.size and not np.isnan(values).all() else math.nan
+
+
+def _max(values: np.ndarray) -> float:
+    return float(np.max(values)) if values.size and not np.isnan(values).all() else math.nan
 
 
 def _width(values: dict[str, float]) -> float:
