@@ -62,9 +62,10 @@ bench: $(VENV)/.installed-dev
 
 # The default grid from a cold cache with this checkout's code and with BENCH_BASE's (git archive),
 # back to back, as a ratio; also the largest difference of their means (tests/perf/bench_grid.py).
+# BENCH_ARGS="--keep DIR" keeps both grids (per-job times in their grid.json).
 BENCH_BASE ?= 7abf2a0
 bench-grid: $(VENV)/.installed-base
-	$(BIN)/python -m tests.perf.bench_grid --base $(BENCH_BASE)
+	$(BIN)/python -m tests.perf.bench_grid --base $(BENCH_BASE) $(BENCH_ARGS)
 
 ci-grid: $(VENV)/.installed-dev
 	$(BIN)/teamform grid profile=quick

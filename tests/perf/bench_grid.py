@@ -3,6 +3,7 @@
 Usage::
 
     python -m tests.perf.bench_grid [--base REF] [--profile default] [--out .benchmarks/grid.json]
+                                    [--keep DIR]
 
 The code of ``--base`` (``git archive``, so the work tree is not touched) and this checkout each
 run ``teamform grid profile=PROFILE`` once, back to back on the same machine, with the same
@@ -10,13 +11,16 @@ interpreter and packages, each in fresh output and cache folders (synthetic data
 embeddings all computed again). Printed: one markdown table with both wall-clock times (the whole
 ``teamform grid`` process), the ratio base / this checkout, the job statuses, and the largest
 difference between the two grids' means on the rows of ``results.jsonl`` they share (0 when the
-numerics are unchanged). The JSON goes to ``--out``. It takes as long as two grids (about an hour
-for the default profile on a 2-core CPU): it is not part of ``make bench`` or ``make test``.
+numerics are unchanged). The JSON goes to ``--out``. ``--keep DIR`` runs in ``DIR`` instead of a
+temporary folder and leaves both grids there (their ``grid.json`` has each job's ``wall_s``). It
+takes as long as two grids (about an hour for the default profile on a 2-core CPU, an hour and a
+half on a CPU without AVX-512): it is not part of ``make bench`` or ``make test``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -24,6 +28,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", default="default", help="the grid's profile (default: default)")
     parser.add_argument("--out", default=".benchmarks/grid.json", help="where the JSON goes")
+    parser.add_argument(
+        "--keep", default=None, help="run in this new folder and keep both grids (default: a temporary one)"
+    )
     parser.add_argument("overrides", nargs="*", help="extra overrides for both grids")
     args = parser.parse_args(argv)
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    with tempfile.TemporaryDirectory(prefix="teamform-bench-grid-") as tmp:
-        scratch = Path(tmp)
+    with _scratch(args.keep) as scratch:
         base_tree = export_tree(args.base, scratch / "base-tree")
         runs = {}
         for label, tree in (("base", base_tree), ("head", ROOT)):
@@ -147,6 +154,20 @@ def main(argv: list[str] | None = None) -> int:
         f"over {len(shared)} means |"
     )
     return 0
+
+
+@contextlib.contextmanager
+def _scratch(keep: str | None) -> Iterator[Path]:
+    """``keep`` (created, must be new or empty) or a temporary folder removed afterwards."""
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix="teamform-bench-grid-") as tmp:
+            yield Path(tmp)
+        return
+    folder = Path(keep).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    if any(folder.iterdir()):
+        raise SystemExit(f"bench-grid: --keep {keep} is not empty; give a new folder")
+    yield folder
 
 
 def _statuses(counts: dict[str, int]) -> str:
