@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM ?= false
 .PHONY: demo test bench bench-grid lint lock ci-grid clean help
 
 help:
-	@echo "make demo   - create $(VENV), install, run the main job (default profile, offline)"
+	@echo "make demo   - create $(VENV), install, run the main job (PROFILE=default, offline)"
 	@echo "make test   - create/update $(VENV), install .[dev,...], run the whole test suite"
 	@echo "make bench  - speed benchmarks against peers (tests/perf), printed as a table"
 	@echo "make bench-grid - the default grid from a cold cache, this checkout vs BENCH_BASE, back to back (~1 h)"
@@ -48,8 +48,10 @@ lock:
 	   .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v -E '^(torch|nvidia-|triton)'; } > $(LOCK)
 	rm -rf .lock-venv
 
+# PROFILE=short: the 8-minute version on a 2-core CPU, an easier question (docs/performance.md).
+PROFILE ?= default
 demo: $(VENV)/.installed-base
-	$(BIN)/teamform grid profile=default
+	$(BIN)/teamform grid profile=$(PROFILE)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
