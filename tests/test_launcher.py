@@ -11,6 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bench.run.record import jobs_at_once
 from hydra_plugins.teamform_launcher.launcher import dispatch_order
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,3 +73,23 @@ def test_a_multirun_dispatches_in_that_order_and_every_job_keeps_its_sweep_numbe
         overrides = (tmp_path / "sweep" / str(number) / ".hydra" / "overrides.yaml").read_text()
         assert f"x={x}" in overrides
     assert "in the order #2 #3 #0 #1" in done.stdout + done.stderr
+
+
+def test_profile_default_runs_two_jobs_longest_first_and_other_launchers_replace_it(compose_config) -> None:
+    launcher = compose_config("profile=default", config="grid").hydra.launcher
+    assert launcher._target_ == "hydra_plugins.teamform_launcher.launcher.OrderedJoblibLauncher"
+    assert launcher.n_jobs == 2 and launcher.first[:2] == ["experiment=influence", "experiment=ablation"]
+    experiments = compose_config("profile=default", config="grid").hydra.sweeper.params.experiment.split(",")
+    assert {o.split("=", 1)[1] for o in launcher.first} <= set(experiments)  # every entry names a job
+    for other, target in (("basic", "BasicLauncher"), ("joblib", "JoblibLauncher")):
+        cfg = compose_config("profile=default", f"hydra/launcher={other}", config="grid")
+        assert cfg.hydra.launcher._target_.endswith(target) and "first" not in cfg.hydra.launcher
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "expected"),
+    [(2, 2), (1, None), (0, None), (None, None), ("2", None), (-1, 4), (-2, 3), (-4, None)],
+)
+def test_jobs_at_once_reads_n_jobs_as_joblib_does(n_jobs, expected, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert jobs_at_once(n_jobs) == expected

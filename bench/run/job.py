@@ -19,22 +19,20 @@ from bench.core.runstore import run_dir
 from bench.run.kinds import KINDS
 from bench.run.preflight import job_problem
 from bench.run.recipe import JobSkipped, load_and_guard, run_job
-from bench.run.record import experiment_of, job_overrides, threads_per_job, write_results
+from bench.run.record import experiment_of, job_overrides, jobs_at_once, threads_per_job, write_results
 
 log = logging.getLogger(__name__)
 
 
 def parallel_threads() -> int | None:
-    """CPU threads for a job the launcher runs beside others (``hydra.launcher.n_jobs`` > 1, the
+    """CPU threads for a job the launcher runs beside others (``hydra.launcher.n_jobs`` > 1 or -1, the
     joblib launcher of ``profile=default``): the cores divided among the jobs; ``None`` otherwise."""
     from hydra.core.hydra_config import HydraConfig
 
     if not HydraConfig.initialized():
         return None
-    n_jobs = OmegaConf.select(HydraConfig.get(), "launcher.n_jobs", default=None)
-    if not isinstance(n_jobs, int) or n_jobs <= 1:
-        return None
-    return threads_per_job(n_jobs)
+    n_jobs = jobs_at_once(OmegaConf.select(HydraConfig.get(), "launcher.n_jobs", default=None))
+    return None if n_jobs is None else threads_per_job(n_jobs)
 
 
 def run_grid_job(cfg: DictConfig) -> dict[str, Any]:

@@ -46,6 +46,15 @@ def job_provenance(cfg: DictConfig, dataset: Dataset) -> dict[str, Any]:
     }
 
 
+def jobs_at_once(n_jobs: object) -> int | None:
+    """How many grid jobs ``hydra.launcher.n_jobs`` runs at once, as joblib reads it (-1: one per
+    core, -2: all cores but one); ``None`` for one at a time or a launcher without ``n_jobs``."""
+    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs in (0, 1):
+        return None
+    at_once = n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return at_once if at_once > 1 else None
+
+
 def threads_per_job(n_jobs: int) -> int:
     """The CPU threads of each of ``n_jobs`` grid jobs running at once: the cores divided among them."""
     return max(1, (os.cpu_count() or 1) // n_jobs)
@@ -57,10 +66,10 @@ def grid_provenance(
     """The grid-level provenance of ``grid.json`` (adds profile, wall-clock and device)."""
     import torch  # deferred: only the end of a grid needs the device name
 
-    n_jobs = OmegaConf.select(config, "hydra.launcher.n_jobs", default=None)
+    n_jobs = jobs_at_once(OmegaConf.select(config, "hydra.launcher.n_jobs", default=None))
     if torch.cuda.is_available():
         device = torch.cuda.get_device_name(0)
-    elif isinstance(n_jobs, int) and n_jobs > 1:  # the joblib launcher of profile=default
+    elif n_jobs is not None:  # the joblib launcher of profile=default
         each = threads_per_job(n_jobs)
         device = f"cpu ({platform.machine()}, {n_jobs} jobs at once, {each} thread{'s' * (each > 1)} each)"
     else:

@@ -10,7 +10,8 @@ Only the dispatch order changes: every job keeps its sweep number (its folder, `
 its row of ``grid.json``), the returns come back in sweep order, and every other option of
 ``hydra/launcher=joblib`` works as Hydra documents it. Jobs that need the same adapter set or
 synthetic data share it through the cache's lock whichever runs first, with the same numbers.
-Select it with ``hydra/launcher=teamform_joblib`` (``profile=default`` does).
+Select it with ``hydra/launcher=teamform_joblib``; ``conf/hydra/launcher/two_jobs.yaml`` (what
+``profile=default`` selects) is it with two jobs at once and the default grid's order.
 """
 
 # No `from __future__ import annotations`: Hydra's plugin scan executes this module without
