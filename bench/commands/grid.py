@@ -2,8 +2,9 @@
 
 Composes ``conf/grid.yaml``: the study's config with the ``sweep=study`` group (multirun mode,
 the experiments to sweep, the report callback) and ``profile=default`` (sizes). Each job is an
-experiment overlay (``conf/experiment/``); the launcher is Hydra's (sequential by default,
-``hydra/launcher=joblib`` or ``submitit_local`` / ``submitit_slurm`` for parallel and cluster
+experiment overlay (``conf/experiment/``); the launcher is Hydra's (``profile=default``: two jobs
+at once, the longest first, ``conf/hydra/launcher/two_jobs.yaml``; ``hydra/launcher=basic`` one
+after another, ``joblib`` or ``submitit_local`` / ``submitit_slurm`` for parallel and cluster
 runs). Jobs share synthetic data, adapters and embeddings through the content-addressed caches,
 so a repeated grid reuses all of it. When the sweep ends, :class:`bench.run.grid.GridReportCallback`
 writes ``grid.json``, ``results.jsonl``, ``REPORT.md`` and prints the grid directory.

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def parallel_threads() -> int | None:
-    """CPU threads for a job the launcher runs beside others (``hydra.launcher.n_jobs`` > 1 or -1, the
+    """CPU threads for a job the launcher runs beside others (``hydra.launcher.n_jobs`` > 1 or negative, the
     joblib launcher of ``profile=default``): the cores divided among the jobs; ``None`` otherwise."""
     from hydra.core.hydra_config import HydraConfig
 
